@@ -1,0 +1,88 @@
+import dagster as dg
+import pandas as pd
+from pydantic import Field
+
+from low_assets import schema
+from low_assets.bars import clean_bars
+from low_assets.partitions import daily_partitions
+
+PARTITION_EXPR = {"partition_expr": "trade_date"}
+
+
+class UniverseConfig(dg.Config):
+    tickers: list[str] = Field(
+        default_factory=list,
+        description="Keep only these tickers downstream of raw_bars; empty keeps every ticker.",
+    )
+
+
+@dg.multi_asset(
+    outs={
+        "stock_data": dg.AssetOut(
+            io_manager_key="warehouse_io_manager",
+            metadata=PARTITION_EXPR,
+            kinds={"duckdb"},
+            description="One row per (ticker, trade_date): the session's bar as traded.",
+        ),
+        "rejected_bars": dg.AssetOut(
+            io_manager_key="warehouse_io_manager",
+            metadata=PARTITION_EXPR,
+            kinds={"duckdb"},
+            description="One row per vendor bar that could not be real, with the reason.",
+        ),
+    },
+    partitions_def=daily_partitions,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    group_name="ingestion",
+)
+def stock_data(context: dg.AssetExecutionContext, config: UniverseConfig, raw_bars):
+    """Clean bars: New York trade dates, fixed dtypes, one bar per ticker, implausible bars out."""
+    universe = set(config.tickers)
+    kept, rejected, duplicates = [], [], 0
+    for partition_key, payload in sorted(raw_bars.items()):
+        if payload.empty:
+            continue
+        result = clean_bars(payload, pd.Timestamp(partition_key))
+        bars = result.bars
+        if universe:
+            bars = bars[bars["ticker"].isin(universe)]
+        kept.append(bars)
+        rejected.append(result.rejected)
+        duplicates += result.duplicate_rows
+        if len(result.rejected) or result.duplicate_rows:
+            context.log.warning(
+                f"{partition_key}: {len(result.rejected)} bars rejected, "
+                f"{result.duplicate_rows} duplicate bars dropped"
+            )
+
+    bars = _concat(kept, schema.STOCK_DATA)
+    rejected_bars = _concat(rejected, schema.REJECTED_BARS)
+    yield dg.Output(
+        bars,
+        output_name="stock_data",
+        metadata={
+            "row_count": len(bars),
+            "ticker_count": int(bars["ticker"].nunique()),
+            "rejected_rows": len(rejected_bars),
+            "duplicate_rows": duplicates,
+            "first_date": str(bars["trade_date"].min().date()) if len(bars) else "none",
+            "last_date": str(bars["trade_date"].max().date()) if len(bars) else "none",
+        },
+    )
+    yield dg.Output(
+        rejected_bars,
+        output_name="rejected_bars",
+        metadata={
+            "row_count": len(rejected_bars),
+            "reasons": dg.MetadataValue.json(
+                rejected_bars["reason"].value_counts().to_dict() if len(rejected_bars) else {}
+            ),
+        },
+    )
+
+
+def _concat(frames: list[pd.DataFrame], table_schema: dict[str, str]) -> pd.DataFrame:
+    frames = [frame for frame in frames if len(frame)]
+    if not frames:
+        return schema.empty(table_schema)
+    return schema.conform(pd.concat(frames, ignore_index=True), table_schema, "concatenated")

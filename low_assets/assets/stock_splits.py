@@ -1,0 +1,28 @@
+import dagster as dg
+import pandas as pd
+
+from low_assets import schema
+from low_assets.partitions import PARTITIONS_START
+from low_assets.resources import BarsSource
+
+
+@dg.asset(
+    io_manager_key="warehouse_io_manager",
+    pool="bars_api",
+    group_name="ingestion",
+    kinds={"duckdb"},
+)
+def stock_splits(context: dg.AssetExecutionContext, bars_source: BarsSource) -> dg.Output:
+    """One row per split executed since the first partition: ticker, execution_date, split_from,
+    split_to. Rematerialise it to pick up newly announced splits; features read it at run time,
+    so a split announced after a day was stored still adjusts that day."""
+    splits = bars_source.fetch_splits(pd.Timestamp(PARTITIONS_START))
+    splits = schema.conform(splits, schema.SPLITS, "stock_splits")
+    splits = splits.drop_duplicates(["ticker", "execution_date"]).sort_values(
+        ["execution_date", "ticker"], ignore_index=True
+    )
+    context.log.info(f"{len(splits)} split records from {bars_source.describe()}")
+    return dg.Output(
+        splits,
+        metadata={"row_count": len(splits), "ticker_count": int(splits["ticker"].nunique())},
+    )

@@ -1,0 +1,30 @@
+"""Daily partitions, one per calendar day in New York; days without a session stay empty."""
+
+import dagster as dg
+import pandas as pd
+
+from low_assets.calendar import MARKET_TZ
+
+# The first day of the packaged sample; Polygon deployments backfill from here too.
+PARTITIONS_START = "2019-11-01"
+
+# Calendar days of stock_data a features partition reads: 45 days always hold at least 29
+# sessions, more than the 21 the longest window needs.
+FEATURE_LOOKBACK_DAYS = 45
+
+daily_partitions = dg.DailyPartitionsDefinition(
+    start_date=PARTITIONS_START, timezone=MARKET_TZ, fmt="%Y-%m-%d"
+)
+
+feature_lookback = dg.TimeWindowPartitionMapping(
+    start_offset=-FEATURE_LOOKBACK_DAYS, allow_nonexistent_upstream_partitions=True
+)
+
+
+def window_bounds(context: dg.AssetExecutionContext) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """The run's partition window as naive New York days: [first, end)."""
+    window = context.partition_time_window
+    return (
+        pd.Timestamp(window.start).tz_localize(None),
+        pd.Timestamp(window.end).tz_localize(None),
+    )
