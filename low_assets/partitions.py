@@ -12,6 +12,10 @@ PARTITIONS_START = "2019-11-01"
 # sessions, more than the 21 the longest window needs.
 FEATURE_LOOKBACK_DAYS = 45
 
+# Every daily-partitioned table is partitioned on its trade_date column; the IO manager deletes
+# and reloads [start, end) of this expression when a partition is rematerialised.
+TRADE_DATE_PARTITION = {"partition_expr": "trade_date"}
+
 daily_partitions = dg.DailyPartitionsDefinition(
     start_date=PARTITIONS_START, timezone=MARKET_TZ, fmt="%Y-%m-%d"
 )

@@ -3,14 +3,19 @@ import pandas as pd
 
 from low_assets import schema
 from low_assets.feature_engine import compute_features
-from low_assets.partitions import daily_partitions, feature_lookback, window_bounds
+from low_assets.partitions import (
+    TRADE_DATE_PARTITION,
+    daily_partitions,
+    feature_lookback,
+    window_bounds,
+)
 
 
 @dg.asset(
     partitions_def=daily_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
     io_manager_key="warehouse_io_manager",
-    metadata={"partition_expr": "trade_date"},
+    metadata=TRADE_DATE_PARTITION,
     ins={"stock_data": dg.AssetIn(partition_mapping=feature_lookback)},
     group_name="modeling",
     kinds={"pandas", "duckdb"},

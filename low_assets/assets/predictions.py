@@ -3,14 +3,14 @@ import pandas as pd
 
 from low_assets import schema
 from low_assets.modeling import TrainedModel, predict
-from low_assets.partitions import daily_partitions
+from low_assets.partitions import TRADE_DATE_PARTITION, daily_partitions
 
 
 @dg.asset(
     partitions_def=daily_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
     io_manager_key="warehouse_io_manager",
-    metadata={"partition_expr": "trade_date"},
+    metadata=TRADE_DATE_PARTITION,
     group_name="modeling",
     kinds={"scikitlearn", "duckdb"},
 )

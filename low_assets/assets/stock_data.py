@@ -4,9 +4,7 @@ from pydantic import Field
 
 from low_assets import schema
 from low_assets.bars import clean_bars
-from low_assets.partitions import daily_partitions
-
-PARTITION_EXPR = {"partition_expr": "trade_date"}
+from low_assets.partitions import TRADE_DATE_PARTITION, daily_partitions
 
 
 class UniverseConfig(dg.Config):
@@ -20,13 +18,13 @@ class UniverseConfig(dg.Config):
     outs={
         "stock_data": dg.AssetOut(
             io_manager_key="warehouse_io_manager",
-            metadata=PARTITION_EXPR,
+            metadata=TRADE_DATE_PARTITION,
             kinds={"duckdb"},
             description="One row per (ticker, trade_date): the session's bar as traded.",
         ),
         "rejected_bars": dg.AssetOut(
             io_manager_key="warehouse_io_manager",
-            metadata=PARTITION_EXPR,
+            metadata=TRADE_DATE_PARTITION,
             kinds={"duckdb"},
             description="One row per vendor bar that could not be real, with the reason.",
         ),
