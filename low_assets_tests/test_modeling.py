@@ -1,6 +1,5 @@
 import numpy as np
 import pandas as pd
-import pytest
 
 from low_assets.modeling import add_next_day_labels, evaluate, split_by_date, train_model
 from low_assets.schema import FEATURE_COLUMNS
