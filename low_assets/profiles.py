@@ -10,11 +10,18 @@ from pathlib import Path
 import dagster as dg
 
 from low_assets.io_managers import DayFilesIOManager, ModelIOManager, WarehouseIOManager
-from low_assets.resources import POLYGON_BASE_URL, BarsSource, PolygonBarsSource, SampleBarsSource
+from low_assets.resources import (
+    POLYGON_BASE_URL,
+    BarsSource,
+    FlatFilesBarsSource,
+    PolygonBarsSource,
+    SampleBarsSource,
+)
 
 PROFILE_VARIABLE = "LOW_ASSETS_PROFILE"
 DATA_DIR_VARIABLE = "LOW_ASSETS_DATA_DIR"
 SOURCE_VARIABLE = "LOW_ASSETS_BARS_SOURCE"
+FLAT_FILES_VARIABLE = "LOW_ASSETS_FLAT_FILES"
 DEFAULT_DATA_DIR = "data"
 WAREHOUSE_SCHEMA = "low_assets"
 
@@ -28,7 +35,10 @@ def warehouse_path() -> Path:
 
 
 def bars_source() -> BarsSource:
-    """Polygon when a key is set (or LOW_ASSETS_BARS_SOURCE=polygon), else the packaged sample."""
+    """Polygon when a key is set (or LOW_ASSETS_BARS_SOURCE=polygon), else the packaged sample.
+
+    LOW_ASSETS_BARS_SOURCE=flat_files reads Polygon flat files from LOW_ASSETS_FLAT_FILES.
+    """
     choice = os.environ.get(SOURCE_VARIABLE) or (
         "polygon" if os.environ.get("POLYGON_API_KEY") else "sample"
     )
@@ -40,7 +50,15 @@ def bars_source() -> BarsSource:
             base_url=os.environ.get("POLYGON_BASE_URL") or POLYGON_BASE_URL,
             requests_per_minute=float(os.environ.get("POLYGON_REQUESTS_PER_MINUTE") or 5),
         )
-    raise ValueError(f"{SOURCE_VARIABLE}={choice!r}: expected 'polygon' or 'sample'")
+    if choice == "flat_files":
+        folder = os.environ.get(FLAT_FILES_VARIABLE)
+        if not folder:
+            raise ValueError(
+                f"{SOURCE_VARIABLE}=flat_files needs {FLAT_FILES_VARIABLE}, the folder of "
+                "day_aggs_v1 files"
+            )
+        return FlatFilesBarsSource(folder=folder)
+    raise ValueError(f"{SOURCE_VARIABLE}={choice!r}: expected 'polygon', 'flat_files' or 'sample'")
 
 
 def local_resources() -> dict:

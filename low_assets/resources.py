@@ -4,16 +4,22 @@ Every source answers in the vendor's grouped-daily shape (`schema.RAW_BARS`: T, 
 vw, n, t with t in Unix milliseconds), so the assets downstream never know which one ran.
 
 - `PolygonBarsSource`: the Polygon REST API through the official `RESTClient`.
+- `FlatFilesBarsSource`: Polygon's day-aggregate flat files in a folder, for bulk backfills.
 - `SampleBarsSource`: real S&P 500 bars shipped in the package; needs no key and no network.
 """
 
+import gzip
 import json
+import re
 import threading
 import time
 from functools import lru_cache
 from importlib import resources as package_files
+from pathlib import Path
+from typing import IO
 from urllib.parse import parse_qs, urlsplit
 
+import certifi
 import dagster as dg
 import pandas as pd
 import urllib3
@@ -117,9 +123,21 @@ class _RequestPacer:
             self._last[key] = time.monotonic()
 
 
+class _NoBarsYet(Exception):
+    """Polygon answered for an open day but sent no bars: not published yet, or an outage."""
+
+
 # One pacer per process: every asset and every day of a backfill share the same budget.
 _PACER = _RequestPacer()
-_RETRYABLE = (urllib3.exceptions.MaxRetryError, urllib3.exceptions.HTTPError, OSError)
+_RETRYABLE = (
+    urllib3.exceptions.MaxRetryError,
+    urllib3.exceptions.HTTPError,
+    OSError,
+    json.JSONDecodeError,
+    _NoBarsYet,
+)
+# Rate limits, a gateway that gave up, and every server-side error are worth asking again.
+RETRYABLE_STATUSES = frozenset([413, 429, 499, *range(500, 600)])
 
 
 class PolygonBarsSource(BarsSource):
@@ -141,13 +159,21 @@ class PolygonBarsSource(BarsSource):
         return f"Polygon REST API at {self.base_url}"
 
     def _client(self) -> RESTClient:
-        return RESTClient(
-            api_key=self.api_key,
-            base=self.base_url,
-            retries=0,
-            connect_timeout=self.timeout_seconds,
-            read_timeout=self.timeout_seconds,
+        client = RESTClient(api_key=self.api_key, base=self.base_url, retries=0)
+        # RESTClient stores its connect/read timeouts but never passes them to a request, so a
+        # stalled server would hang the run forever; and it turns 5xx statuses outside
+        # 500/502/503/504 into a BadResponse that hides the status. Its connection pool is a
+        # public attribute: replace it with one that times out and flags every retryable status.
+        client.client = urllib3.PoolManager(
+            headers=client.headers,
+            ca_certs=certifi.where(),
+            cert_reqs="CERT_REQUIRED",
+            timeout=urllib3.Timeout(connect=self.timeout_seconds, read=self.timeout_seconds),
+            retries=urllib3.Retry(
+                total=0, redirect=0, status_forcelist=RETRYABLE_STATUSES, raise_on_status=True
+            ),
         )
+        return client
 
     def _call(self, what: str, request):
         """Run request() with pacing and retries; errors never carry the key."""
@@ -162,7 +188,7 @@ class PolygonBarsSource(BarsSource):
                     f"{what}: Polygon refused the request: {str(error)[:300]}"
                 ) from None
             except _RETRYABLE as error:
-                last_error = f"{type(error).__name__}: {str(error)[:300]}"
+                last_error = _describe_error(error)
             if attempt < self.max_attempts:
                 time.sleep(self.backoff_seconds * 2 ** (attempt - 1))
         raise BarsUnavailableError(
@@ -171,12 +197,17 @@ class PolygonBarsSource(BarsSource):
 
     def fetch_grouped_daily(self, day: pd.Timestamp) -> pd.DataFrame:
         day_text = pd.Timestamp(day).strftime("%Y-%m-%d")
+        open_day = calendar.is_trading_day(day)
         client = self._client()
-        response = self._call(
-            f"grouped daily bars for {day_text}",
-            lambda: client.get_grouped_daily_aggs(day_text, adjusted=False, raw=True),
-        )
-        results = json.loads(response.data.decode("utf-8")).get("results") or []
+
+        def request() -> list[dict]:
+            response = client.get_grouped_daily_aggs(day_text, adjusted=False, raw=True)
+            results = json.loads(response.data.decode("utf-8")).get("results") or []
+            if open_day and not results:
+                raise _NoBarsYet("no bars in the answer for a day the NYSE was open")
+            return results
+
+        results = self._call(f"grouped daily bars for {day_text}", request)
         payload = pd.DataFrame.from_records(results, columns=list(schema.RAW_BARS))
         return schema.conform(payload, schema.RAW_BARS, f"Polygon bars for {day_text}")
 
@@ -205,8 +236,151 @@ class PolygonBarsSource(BarsSource):
         return schema.conform(splits, schema.SPLITS, "Polygon split reference")
 
 
+def _describe_error(error: Exception) -> str:
+    """A short reason for a failed attempt: the status or timeout, without the whole URL."""
+    if isinstance(error, urllib3.exceptions.MaxRetryError) and error.reason is not None:
+        error = error.reason
+    return f"{type(error).__name__}: {str(error)[:300]}"
+
+
 def _cursor_of(next_url: str | None) -> str | None:
     """The pagination cursor Polygon puts in a page's next_url, if there is a next page."""
     if not next_url:
         return None
     return parse_qs(urlsplit(next_url).query).get("cursor", [None])[0]
+
+
+FLAT_FILE_COLUMNS = [
+    "ticker",
+    "volume",
+    "open",
+    "close",
+    "high",
+    "low",
+    "window_start",
+    "transactions",
+]
+FLAT_FILE_NAME = re.compile(r"(?:^|/)(\d{4}-\d{2}-\d{2})\.csv(?:\.gz)?$")
+FLAT_FILE_SPLITS = "splits.csv"
+
+
+class LocalFolder:
+    """Files under a local directory, named by their path relative to it.
+
+    Flat-file sources read through `names()` and `open(name)` only, so another store (a bucket)
+    can stand in by offering the same two methods.
+    """
+
+    def __init__(self, root: str):
+        self.root = Path(root)
+
+    def names(self) -> list[str]:
+        if not self.root.is_dir():
+            return []
+        return sorted(p.relative_to(self.root).as_posix() for p in self.root.rglob("*.csv*"))
+
+    def exists(self, name: str) -> bool:
+        return (self.root / name).is_file()
+
+    def open(self, name: str) -> IO[bytes]:
+        return (self.root / name).open("rb")
+
+
+def open_folder(location: str) -> LocalFolder:
+    """The file store behind a flat-files location."""
+    if location.startswith("gs://"):
+        # Only local folders are read so far; a bucket prefix needs a reader offering names(),
+        # exists() and open() over Cloud Storage before it can be configured here.
+        raise ValueError(f"flat files at {location}: gs:// locations are not supported yet")
+    return LocalFolder(location)
+
+
+class FlatFilesBarsSource(BarsSource):
+    """Polygon day-aggregate flat files (`day_aggs_v1`) in a folder, one CSV or CSV.gz per day.
+
+    Files are found as `YYYY/MM/YYYY-MM-DD.csv[.gz]` (Polygon's layout) or `YYYY-MM-DD.csv[.gz]`
+    directly in the folder. Prices are as traded; `window_start` (Unix nanoseconds) becomes `t`
+    in milliseconds, `transactions` becomes `n`, and `vw` is null because the files have none.
+    Split records come from an optional `splits.csv` (ticker, execution_date, split_from,
+    split_to) in the same folder.
+    """
+
+    folder: str = Field(description="Folder holding the day files (LOW_ASSETS_FLAT_FILES).")
+
+    def describe(self) -> str:
+        return f"Polygon flat files in {self.folder}"
+
+    def _store(self) -> LocalFolder:
+        return open_folder(self.folder)
+
+    def available_days(self) -> list[pd.Timestamp]:
+        """Every day that has a file, in order."""
+        days = {m.group(1) for m in map(FLAT_FILE_NAME.search, self._store().names()) if m}
+        return [pd.Timestamp(day) for day in sorted(days)]
+
+    def day_file(self, day: pd.Timestamp) -> str | None:
+        """The name of day's file in the store, or None when there is none."""
+        store, stamp = self._store(), pd.Timestamp(day)
+        day_text = stamp.strftime("%Y-%m-%d")
+        for directory in (stamp.strftime("%Y/%m/"), ""):
+            for suffix in (".csv.gz", ".csv"):
+                if store.exists(f"{directory}{day_text}{suffix}"):
+                    return f"{directory}{day_text}{suffix}"
+        return None
+
+    def fetch_grouped_daily(self, day: pd.Timestamp) -> pd.DataFrame:
+        day_text = pd.Timestamp(day).strftime("%Y-%m-%d")
+        name = self.day_file(day)
+        if name is None:
+            if not calendar.is_trading_day(day):
+                return schema.empty(schema.RAW_BARS)
+            raise BarsUnavailableError(
+                f"flat file for {day_text}: none in {self.folder} (looked for "
+                f"{pd.Timestamp(day):%Y/%m}/{day_text}.csv.gz and {day_text}.csv[.gz]); "
+                "download that day's day_aggs_v1 file first"
+            )
+        with self._store().open(name) as file:
+            rows = _read_day_aggregates(file, compressed=name.endswith(".gz"), name=name)
+        payload = pd.DataFrame(
+            {
+                "T": rows["ticker"],
+                "o": rows["open"],
+                "h": rows["high"],
+                "l": rows["low"],
+                "c": rows["close"],
+                "v": rows["volume"],
+                "vw": pd.Series(pd.NA, index=rows.index, dtype="Float64"),
+                "n": rows["transactions"],
+                "t": rows["window_start"] // 1_000_000,
+            }
+        )
+        return schema.conform(payload, schema.RAW_BARS, f"flat file {name}")
+
+    def fetch_splits(self, since: pd.Timestamp) -> pd.DataFrame:
+        store = self._store()
+        if not store.exists(FLAT_FILE_SPLITS):
+            return schema.empty(schema.SPLITS)
+        with store.open(FLAT_FILE_SPLITS) as file:
+            splits = pd.read_csv(file, dtype={"ticker": "string"}, keep_default_na=False)
+        splits["execution_date"] = pd.to_datetime(splits["execution_date"])
+        splits = schema.conform(splits, schema.SPLITS, f"{self.folder}/{FLAT_FILE_SPLITS}")
+        return splits[splits["execution_date"] >= pd.Timestamp(since)].reset_index(drop=True)
+
+
+def _read_day_aggregates(file: IO[bytes], compressed: bool, name: str) -> pd.DataFrame:
+    """One day_aggs_v1 CSV as a frame; a ticker such as NA stays a ticker, not a missing value."""
+    numeric = [column for column in FLAT_FILE_COLUMNS if column != "ticker"]
+    frame = pd.read_csv(
+        gzip.GzipFile(fileobj=file) if compressed else file,
+        dtype={"ticker": "string"},
+        keep_default_na=False,
+        na_values={column: [""] for column in numeric},
+    )
+    missing = [column for column in FLAT_FILE_COLUMNS if column not in frame.columns]
+    if missing:
+        raise BarsUnavailableError(
+            f"flat file {name}: missing column(s) {', '.join(missing)}; expected day_aggs_v1 "
+            f"columns {','.join(FLAT_FILE_COLUMNS)}"
+        )
+    frame["window_start"] = frame["window_start"].astype("Int64")
+    return frame
