@@ -4,6 +4,7 @@ import dagster as dg
 
 from low_assets.assets.features import features
 from low_assets.assets.predictions import predictions
+from low_assets.assets.predictions_export import predictions_export
 from low_assets.assets.raw_bars import raw_bars
 from low_assets.assets.rf_model import rf_model
 from low_assets.assets.stock_data import stock_data
@@ -12,7 +13,15 @@ from low_assets.jobs import full_pipeline_job
 from low_assets.profiles import resources_for_profile
 
 defs = dg.Definitions(
-    assets=[raw_bars, stock_data, stock_splits, features, rf_model, predictions],
+    assets=[
+        raw_bars,
+        stock_data,
+        stock_splits,
+        features,
+        rf_model,
+        predictions,
+        predictions_export,
+    ],
     jobs=[full_pipeline_job],
     resources=resources_for_profile(),
     executor=dg.in_process_executor,

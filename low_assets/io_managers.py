@@ -1,11 +1,12 @@
-"""IO managers of the local profile: DuckDB tables, payload files and the model artifact."""
+"""IO managers for DuckDB tables, daily payloads and the model artifact.
+
+Payloads and models go through an ObjectStore, so the local files and the GCS objects of the gcp
+profile share one code path; only where the bytes live differs.
+"""
 
 import hashlib
 import io
-import os
-import tempfile
 from contextlib import contextmanager
-from pathlib import Path
 
 import dagster as dg
 import joblib
@@ -18,6 +19,13 @@ import pandas as pd
 from dagster._core.storage.db_io_manager import DbIOManager
 from dagster_duckdb.io_manager import DuckDbClient
 from dagster_duckdb_pandas import DuckDBPandasIOManager
+from dagster_gcp import GCSResource
+
+from low_assets.storage import GCSBucketStore, LocalDirStore, ObjectStore
+
+PARQUET_TYPE = "application/vnd.apache.parquet"
+BINARY_TYPE = "application/octet-stream"
+TEXT_TYPE = "text/plain"
 
 
 class _TransactionalDuckDbClient(DuckDbClient):
@@ -60,29 +68,19 @@ class WarehouseIOManager(DuckDBPandasIOManager):
         )
 
 
-def _write_atomically(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(handle, "wb") as file:
-            file.write(data)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
-class DayFilesIOManager(dg.ConfigurableIOManager):
-    """One Parquet file per daily partition: `<base_dir>/<asset>/<YYYY-MM-DD>.parquet`.
+class _DayFilesIOManagerBase(dg.ConfigurableIOManager):
+    """One Parquet object per daily partition: `<root>/<asset>/<YYYY-MM-DD>.parquet`.
 
     The asset returns a dict from partition key to frame, so a single run over many days writes
-    each day's file on its own; a day is replaced whole or not at all.
+    each day's object on its own; a day is replaced whole or not at all.
     """
 
-    base_dir: str
+    def object_store(self) -> ObjectStore:
+        raise NotImplementedError
 
-    def _path(self, context, partition_key: str) -> Path:
-        return Path(self.base_dir).joinpath(*context.asset_key.path, f"{partition_key}.parquet")
+    @staticmethod
+    def _key(context, partition_key: str) -> str:
+        return "/".join([*context.asset_key.path, f"{partition_key}.parquet"])
 
     def handle_output(self, context: dg.OutputContext, obj: dict[str, pd.DataFrame]) -> None:
         expected = set(context.asset_partition_keys)
@@ -91,66 +89,122 @@ class DayFilesIOManager(dg.ConfigurableIOManager):
                 f"{context.asset_key.to_user_string()} returned partitions {sorted(obj)} "
                 f"but the run is for {sorted(expected)}"
             )
+        store = self.object_store()
         for partition_key, frame in obj.items():
             buffer = io.BytesIO()
             frame.to_parquet(buffer, index=False)
-            _write_atomically(self._path(context, partition_key), buffer.getvalue())
-        context.add_output_metadata(
-            {"path": str(Path(self.base_dir).joinpath(*context.asset_key.path))}
-        )
+            store.write_bytes(self._key(context, partition_key), buffer.getvalue(), PARQUET_TYPE)
+        context.add_output_metadata({"path": store.uri("/".join(context.asset_key.path))})
 
     def load_input(self, context: dg.InputContext) -> dict[str, pd.DataFrame]:
+        store = self.object_store()
         frames = {}
         for partition_key in context.asset_partition_keys:
-            path = self._path(context, partition_key)
-            if not path.exists():
+            key = self._key(context, partition_key)
+            try:
+                data = store.read_bytes(key)
+            except FileNotFoundError as error:
                 raise FileNotFoundError(
-                    f"{context.asset_key.to_user_string()} has no file for partition "
-                    f"{partition_key} ({path}); materialise that partition first"
-                )
-            frames[partition_key] = pd.read_parquet(path)
+                    f"{context.asset_key.to_user_string()} has no payload for partition "
+                    f"{partition_key} ({store.uri(key)}); materialise that partition first"
+                ) from error
+            frames[partition_key] = pd.read_parquet(io.BytesIO(data))
         return frames
+
+
+class DayFilesIOManager(_DayFilesIOManagerBase):
+    """Daily payloads as files below a local directory."""
+
+    base_dir: str
+
+    def object_store(self) -> ObjectStore:
+        return LocalDirStore(self.base_dir)
+
+
+class GCSDayFilesIOManager(_DayFilesIOManagerBase):
+    """Daily payloads as objects below `gs://<gcs_bucket>/<gcs_prefix>/`."""
+
+    gcs: dg.ResourceDependency[GCSResource]
+    gcs_bucket: str
+    gcs_prefix: str = ""
+
+    def object_store(self) -> ObjectStore:
+        return GCSBucketStore(self.gcs.get_client(), self.gcs_bucket, self.gcs_prefix)
 
 
 class ArtifactIntegrityError(Exception):
     """A stored model artifact is not the one recorded when it was written."""
 
 
-class ModelIOManager(dg.ConfigurableIOManager):
-    """Model artifacts as joblib files beside their SHA-256: `<base_dir>/<asset>/model.joblib`.
+class _ModelIOManagerBase(dg.ConfigurableIOManager):
+    """Model artifacts as joblib objects beside their SHA-256: `<root>/<asset>/model.joblib`.
 
     A joblib file is code when loaded, so the digest is checked before anything is unpickled.
     """
 
-    base_dir: str
+    def object_store(self) -> ObjectStore:
+        raise NotImplementedError
 
-    def _path(self, context) -> Path:
-        return Path(self.base_dir).joinpath(*context.asset_key.path, "model.joblib")
+    @staticmethod
+    def _key(context) -> str:
+        return "/".join([*context.asset_key.path, "model.joblib"])
 
     def handle_output(self, context: dg.OutputContext, obj) -> None:
         buffer = io.BytesIO()
         joblib.dump(obj, buffer)
         data = buffer.getvalue()
         digest = hashlib.sha256(data).hexdigest()
-        path = self._path(context)
-        _write_atomically(path, data)
-        _write_atomically(path.with_suffix(".sha256"), digest.encode())
+        store = self.object_store()
+        key = self._key(context)
+        # The digest goes second: a failure in between leaves a mismatch that refuses to load,
+        # never a new digest beside an old artifact.
+        store.write_bytes(key, data, BINARY_TYPE)
+        store.write_bytes(_digest_key(key), digest.encode(), TEXT_TYPE)
         context.add_output_metadata(
-            {"artifact_sha256": digest, "artifact_bytes": len(data), "path": str(path)}
+            {"artifact_sha256": digest, "artifact_bytes": len(data), "path": store.uri(key)}
         )
 
     def load_input(self, context: dg.InputContext):
-        path = self._path(context)
-        if not path.exists():
-            raise FileNotFoundError(f"no model artifact at {path}; materialise rf_model first")
-        data = path.read_bytes()
-        recorded = path.with_suffix(".sha256").read_text().strip()
+        store = self.object_store()
+        key = self._key(context)
+        try:
+            data = store.read_bytes(key)
+            recorded = store.read_bytes(_digest_key(key)).decode().strip()
+        except FileNotFoundError as error:
+            raise FileNotFoundError(
+                f"no complete model artifact at {store.uri(key)} (artifact and .sha256); "
+                "materialise rf_model first"
+            ) from error
         digest = hashlib.sha256(data).hexdigest()
         if digest != recorded:
             raise ArtifactIntegrityError(
-                f"model artifact {path} has SHA-256 {digest}, but {recorded} was recorded when it "
-                "was trained; refusing to load it. Rematerialise rf_model."
+                f"model artifact {store.uri(key)} has SHA-256 {digest}, but {recorded} was "
+                "recorded when it was trained; refusing to load it. Rematerialise rf_model."
             )
         model = joblib.load(io.BytesIO(data))
         model.artifact_sha256 = digest
         return model
+
+
+def _digest_key(key: str) -> str:
+    return key.removesuffix(".joblib") + ".sha256"
+
+
+class ModelIOManager(_ModelIOManagerBase):
+    """Model artifacts as files below a local directory."""
+
+    base_dir: str
+
+    def object_store(self) -> ObjectStore:
+        return LocalDirStore(self.base_dir)
+
+
+class GCSModelIOManager(_ModelIOManagerBase):
+    """Model artifacts as objects below `gs://<gcs_bucket>/<gcs_prefix>/`."""
+
+    gcs: dg.ResourceDependency[GCSResource]
+    gcs_bucket: str
+    gcs_prefix: str = ""
+
+    def object_store(self) -> ObjectStore:
+        return GCSBucketStore(self.gcs.get_client(), self.gcs_bucket, self.gcs_prefix)

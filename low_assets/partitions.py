@@ -13,7 +13,12 @@ PARTITIONS_START = "2019-11-01"
 FEATURE_LOOKBACK_DAYS = 45
 
 # Every daily-partitioned table is partitioned on its trade_date column; the IO manager deletes
-# and reloads [start, end) of this expression when a partition is rematerialised.
+# and reloads [start, end) of this expression when a partition is rematerialised, comparing it
+# with 'YYYY-MM-DD HH:MM:SS' literals of New York midnights. The bare column is right in both
+# profiles: trade_date is a naive datetime64, so a TIMESTAMP in DuckDB and a DATETIME in BigQuery
+# (low_assets.bigquery), and both cast the literal to the column's type. It would take
+# TIMESTAMP(trade_date) only for a DATE column, which rejects such a literal; wrapping the column
+# in a function would also stop BigQuery from pruning the partitions a DELETE scans.
 TRADE_DATE_PARTITION = {"partition_expr": "trade_date"}
 
 daily_partitions = dg.DailyPartitionsDefinition(

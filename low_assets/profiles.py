@@ -1,15 +1,25 @@
-"""The storage profile, chosen once from the environment.
+"""The storage profile, chosen once from the environment (LOW_ASSETS_PROFILE).
 
-`local` (the default) keeps tables in a DuckDB file and payloads and models in files, all under
-one data directory, and needs no credentials.
+`local` (the default) keeps tables in a DuckDB file and payloads, models and exports in files,
+all under one data directory, and needs no credentials. `gcp` keeps tables in BigQuery and the
+rest in a GCS bucket laid out like the data directory (`gs://<bucket>/data/payloads/...`);
+.env.example lists its variables.
 """
 
 import os
 from pathlib import Path
 
 import dagster as dg
+from dagster_gcp import GCSResource
 
-from low_assets.io_managers import DayFilesIOManager, ModelIOManager, WarehouseIOManager
+from low_assets.bigquery import BigQueryWarehouseIOManager
+from low_assets.io_managers import (
+    DayFilesIOManager,
+    GCSDayFilesIOManager,
+    GCSModelIOManager,
+    ModelIOManager,
+    WarehouseIOManager,
+)
 from low_assets.resources import (
     POLYGON_BASE_URL,
     BarsSource,
@@ -17,6 +27,7 @@ from low_assets.resources import (
     PolygonBarsSource,
     SampleBarsSource,
 )
+from low_assets.storage import GCSExportStore, LocalExportStore
 
 PROFILE_VARIABLE = "LOW_ASSETS_PROFILE"
 DATA_DIR_VARIABLE = "LOW_ASSETS_DATA_DIR"
@@ -24,6 +35,11 @@ SOURCE_VARIABLE = "LOW_ASSETS_BARS_SOURCE"
 FLAT_FILES_VARIABLE = "LOW_ASSETS_FLAT_FILES"
 DEFAULT_DATA_DIR = "data"
 WAREHOUSE_SCHEMA = "low_assets"
+
+DEFAULT_BIGQUERY_DATASET = "stocks_eu"
+# The bucket's counterpart of the local data directory.
+DEFAULT_GCS_PREFIX = "data"
+GCP_REQUIRED_VARIABLES = ("GCP_PROJECT", "GCS_BUCKET")
 
 
 def data_dir() -> Path:
@@ -69,12 +85,58 @@ def local_resources() -> dict:
         ),
         "payload_io_manager": DayFilesIOManager(base_dir=str(root / "payloads")),
         "model_io_manager": ModelIOManager(base_dir=str(root / "models")),
+        "export_store": LocalExportStore(base_dir=str(root)),
         "bars_source": bars_source(),
     }
 
 
+def _optional_env(name: str) -> dg.EnvVar | None:
+    return dg.EnvVar(name) if os.environ.get(name) else None
+
+
+def gcp_resources() -> dict:
+    """BigQuery for tables, GCS for payloads, models and exports; see .env.example."""
+    missing = [name for name in GCP_REQUIRED_VARIABLES if not os.environ.get(name)]
+    if missing:
+        raise ValueError(
+            f"{PROFILE_VARIABLE}=gcp needs {', '.join(missing)} set; .env.example describes them"
+        )
+    prefix = (os.environ.get("GCS_PREFIX") or DEFAULT_GCS_PREFIX).strip("/")
+    gcs = GCSResource(project=dg.EnvVar("GCP_PROJECT"))
+    bucket = dg.EnvVar("GCS_BUCKET")
+    partition_tables = os.environ.get("BIGQUERY_PARTITION_TABLES", "true").lower()
+    if partition_tables not in ("true", "false"):
+        raise ValueError(f"BIGQUERY_PARTITION_TABLES={partition_tables!r}: expected true or false")
+    return {
+        "warehouse_io_manager": BigQueryWarehouseIOManager(
+            project=dg.EnvVar("GCP_PROJECT"),
+            dataset=os.environ.get("BIGQUERY_DATASET") or DEFAULT_BIGQUERY_DATASET,
+            location=_optional_env("BIGQUERY_LOCATION"),
+            gcp_credentials=_optional_env("GCP_CREDENTIALS"),
+            partition_tables=partition_tables == "true",
+        ),
+        "payload_io_manager": GCSDayFilesIOManager(
+            gcs=gcs, gcs_bucket=bucket, gcs_prefix=_join(prefix, "payloads")
+        ),
+        "model_io_manager": GCSModelIOManager(
+            gcs=gcs, gcs_bucket=bucket, gcs_prefix=_join(prefix, "models")
+        ),
+        "export_store": GCSExportStore(gcs=gcs, gcs_bucket=bucket, gcs_prefix=prefix),
+        "bars_source": bars_source(),
+    }
+
+
+def _join(prefix: str, name: str) -> str:
+    return f"{prefix}/{name}" if prefix else name
+
+
+PROFILES = {"local": local_resources, "gcp": gcp_resources}
+
+
 def resources_for_profile() -> dict:
     profile = os.environ.get(PROFILE_VARIABLE) or "local"
-    if profile == "local":
-        return local_resources()
-    raise ValueError(f"{PROFILE_VARIABLE}={profile!r}: expected 'local'")
+    if profile not in PROFILES:
+        raise ValueError(
+            f"{PROFILE_VARIABLE}={profile!r}: expected one of {', '.join(sorted(PROFILES))}"
+        )
+    return PROFILES[profile]()
