@@ -29,6 +29,9 @@ _VENDOR_TO_CLEAN = {
     "n": "transactions",
 }
 
+_DUPLICATE_ORDER = ["ticker", "volume", "t", "close", "open", "high", "low", "vwap", "transactions"]
+_DUPLICATE_ASCENDING = [True, False, False, True, True, True, True, True, True]
+
 
 @dataclass(frozen=True)
 class CleanResult:
@@ -67,7 +70,10 @@ def reject_reasons(bars: pd.DataFrame) -> pd.Series:
             (bars["close"] < bars["low"]) | (bars["close"] > bars["high"]),
             "close outside [low, high]",
         ),
-        (bars["volume"].isna() | (bars["volume"] < 0), "negative or missing volume"),
+        (
+            bars["volume"].isna() | (bars["volume"] < 0) | np.isinf(bars["volume"]),
+            "negative or missing volume",
+        ),
     ]
     reasons = pd.Series(pd.NA, index=bars.index, dtype="string")
     for mask, reason in reversed(conditions):
@@ -80,8 +86,9 @@ def clean_bars(raw: pd.DataFrame, trade_date) -> CleanResult:
 
     raw has the vendor's columns (T, o, h, l, c, v, vw, n, t). Bars that cannot be real, or are
     stamped on another day, go to `rejected` with the reason. A ticker sent twice is kept once:
-    the bar with the largest volume, then the latest stamp, then the lowest close, so the choice
-    does not depend on the order the vendor sent them in.
+    the bar with the largest volume, then the latest stamp, then the lowest close (then open,
+    high, low, vwap, transactions), so the choice does not depend on the order the vendor sent
+    them in.
     """
     trade_date = pd.Timestamp(trade_date).normalize()
     raw = schema.conform(raw, schema.RAW_BARS, "raw_bars")
@@ -105,8 +112,10 @@ def clean_bars(raw: pd.DataFrame, trade_date) -> CleanResult:
         }
     )
 
+    # Every column takes part in the order, so two bars that tie on volume, stamp and close
+    # still resolve the same way whichever the vendor sent first.
     good = bars.loc[~bad].sort_values(
-        ["ticker", "volume", "t", "close"], ascending=[True, False, False, True], kind="stable"
+        _DUPLICATE_ORDER, ascending=_DUPLICATE_ASCENDING, kind="stable", na_position="last"
     )
     kept = good.drop_duplicates("ticker", keep="first")
     return CleanResult(

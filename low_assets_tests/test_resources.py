@@ -5,24 +5,12 @@ import pandas as pd
 import pytest
 
 from low_assets import profiles, schema
-from low_assets.resources import BarsUnavailableError, FlatFilesBarsSource, PolygonBarsSource
+from low_assets.resources import BarsUnavailableError, FlatFilesBarsSource
 from low_assets_tests.conftest import FAKE_POLYGON_KEY
 from low_assets_tests.polygon_server import HttpError, Stall, grouped_bar
 
 OPEN_DAY = "2024-07-03"
 HOLIDAY = "2024-07-04"
-
-
-def polygon_source(server, **overrides) -> PolygonBarsSource:
-    settings = {
-        "api_key": FAKE_POLYGON_KEY,
-        "base_url": server.base_url,
-        "requests_per_minute": 600_000,
-        "max_attempts": 3,
-        "backoff_seconds": 0.01,
-        "timeout_seconds": 2.0,
-    }
-    return PolygonBarsSource(**{**settings, **overrides})
 
 
 def two_bars(day: str) -> list[dict]:
@@ -33,6 +21,7 @@ def two_bars(day: str) -> list[dict]:
 
 
 def test_missing_vw_and_n_become_nulls_in_fixed_dtypes_and_fractional_volume_is_kept(
+    polygon_source,
     fake_polygon,
 ):
     fake_polygon.set_bars(
@@ -43,7 +32,7 @@ def test_missing_vw_and_n_become_nulls_in_fixed_dtypes_and_fractional_volume_is_
         ],
     )
 
-    bars = polygon_source(fake_polygon).fetch_grouped_daily(pd.Timestamp(OPEN_DAY))
+    bars = polygon_source().fetch_grouped_daily(pd.Timestamp(OPEN_DAY))
 
     assert dict(bars.dtypes.astype(str)) == schema.RAW_BARS
     aaa = bars.set_index("T").loc["AAA"]
@@ -52,29 +41,29 @@ def test_missing_vw_and_n_become_nulls_in_fixed_dtypes_and_fractional_volume_is_
     assert bars.set_index("T").loc["BBB", "n"] == 30
 
 
-def test_all_bars_without_vw_and_n_still_give_nullable_typed_columns(fake_polygon):
+def test_all_bars_without_vw_and_n_still_give_nullable_typed_columns(polygon_source, fake_polygon):
     fake_polygon.set_bars(OPEN_DAY, [grouped_bar("AAA", OPEN_DAY, 10.0, 11.0, 9.5, 10.5, 7.25)])
 
-    bars = polygon_source(fake_polygon).fetch_grouped_daily(pd.Timestamp(OPEN_DAY))
+    bars = polygon_source().fetch_grouped_daily(pd.Timestamp(OPEN_DAY))
 
     assert str(bars["vw"].dtype) == "Float64" and str(bars["n"].dtype) == "Int64"
     assert bars["vw"].isna().all() and bars["n"].isna().all()
 
 
-def test_bars_are_requested_unadjusted_with_the_bearer_key(fake_polygon):
+def test_bars_are_requested_unadjusted_with_the_bearer_key(polygon_source, fake_polygon):
     fake_polygon.set_bars(OPEN_DAY, two_bars(OPEN_DAY))
 
-    polygon_source(fake_polygon).fetch_grouped_daily(pd.Timestamp(OPEN_DAY))
+    polygon_source().fetch_grouped_daily(pd.Timestamp(OPEN_DAY))
 
     (request,) = fake_polygon.grouped_requests(OPEN_DAY)
     assert request.query["adjusted"] == "false"
     assert request.authorized
 
 
-def test_rate_limited_answers_are_retried_until_the_bars_arrive(fake_polygon):
+def test_rate_limited_answers_are_retried_until_the_bars_arrive(polygon_source, fake_polygon):
     fake_polygon.set_bars(OPEN_DAY, two_bars(OPEN_DAY), faults=[HttpError(429), HttpError(429)])
 
-    bars = polygon_source(fake_polygon).fetch_grouped_daily(pd.Timestamp(OPEN_DAY))
+    bars = polygon_source().fetch_grouped_daily(pd.Timestamp(OPEN_DAY))
 
     assert sorted(bars["T"]) == ["AAA", "BBB"]
     assert len(fake_polygon.grouped_requests(OPEN_DAY)) == 3
@@ -89,11 +78,13 @@ def test_rate_limited_answers_are_retried_until_the_bars_arrive(fake_polygon):
         520,  # a CDN's unknown error: not in the client's own retry list
     ],
 )
-def test_server_errors_until_retries_run_out_fail_naming_the_day_and_status(fake_polygon, status):
+def test_server_errors_until_retries_run_out_fail_naming_the_day_and_status(
+    polygon_source, fake_polygon, status
+):
     fake_polygon.set_bars(OPEN_DAY, two_bars(OPEN_DAY), forever=HttpError(status))
 
     with pytest.raises(BarsUnavailableError) as failure:
-        polygon_source(fake_polygon).fetch_grouped_daily(pd.Timestamp(OPEN_DAY))
+        polygon_source().fetch_grouped_daily(pd.Timestamp(OPEN_DAY))
 
     assert OPEN_DAY in str(failure.value)
     assert f"too many {status} error responses" in str(failure.value)
@@ -101,41 +92,43 @@ def test_server_errors_until_retries_run_out_fail_naming_the_day_and_status(fake
     assert len(fake_polygon.grouped_requests(OPEN_DAY)) == 3
 
 
-def test_a_stalled_answer_times_out_and_the_retry_gets_the_bars(fake_polygon):
+def test_a_stalled_answer_times_out_and_the_retry_gets_the_bars(polygon_source, fake_polygon):
     fake_polygon.set_bars(OPEN_DAY, two_bars(OPEN_DAY), faults=[Stall(3.0)])
 
-    bars = polygon_source(fake_polygon, timeout_seconds=0.3).fetch_grouped_daily(
-        pd.Timestamp(OPEN_DAY)
-    )
+    bars = polygon_source(timeout_seconds=0.3).fetch_grouped_daily(pd.Timestamp(OPEN_DAY))
 
     assert sorted(bars["T"]) == ["AAA", "BBB"]
     first, second = fake_polygon.grouped_requests(OPEN_DAY)
     assert 0.25 < second.at - first.at < 2.0
 
 
-def test_an_open_day_without_results_is_retried_then_fails_naming_the_day(fake_polygon):
+def test_an_open_day_without_results_is_retried_then_fails_naming_the_day(
+    polygon_source, fake_polygon
+):
     fake_polygon.set_bars(OPEN_DAY, None)
 
     with pytest.raises(BarsUnavailableError) as failure:
-        polygon_source(fake_polygon).fetch_grouped_daily(pd.Timestamp(OPEN_DAY))
+        polygon_source().fetch_grouped_daily(pd.Timestamp(OPEN_DAY))
 
     assert f"grouped daily bars for {OPEN_DAY}" in str(failure.value)
     assert "no bars" in str(failure.value)
     assert len(fake_polygon.grouped_requests(OPEN_DAY)) == 3
 
 
-def test_a_holiday_answer_without_results_is_an_empty_frame_asked_once(fake_polygon):
+def test_a_holiday_answer_without_results_is_an_empty_frame_asked_once(
+    polygon_source, fake_polygon
+):
     fake_polygon.set_bars(HOLIDAY, None)
 
-    bars = polygon_source(fake_polygon).fetch_grouped_daily(pd.Timestamp(HOLIDAY))
+    bars = polygon_source().fetch_grouped_daily(pd.Timestamp(HOLIDAY))
 
     assert bars.empty and dict(bars.dtypes.astype(str)) == schema.RAW_BARS
     assert len(fake_polygon.grouped_requests(HOLIDAY)) == 1
 
 
-def test_a_wrong_key_fails_at_once_without_any_key_in_the_message(fake_polygon):
+def test_a_wrong_key_fails_at_once_without_any_key_in_the_message(polygon_source, fake_polygon):
     fake_polygon.set_bars(OPEN_DAY, two_bars(OPEN_DAY))
-    source = polygon_source(fake_polygon, api_key="wrong-key-0d41")
+    source = polygon_source(api_key="wrong-key-0d41")
 
     with pytest.raises(BarsUnavailableError) as failure:
         source.fetch_grouped_daily(pd.Timestamp(OPEN_DAY))
@@ -146,11 +139,11 @@ def test_a_wrong_key_fails_at_once_without_any_key_in_the_message(fake_polygon):
     assert len(fake_polygon.requests) == 1
 
 
-def test_requests_are_spaced_by_requests_per_minute(fake_polygon):
+def test_requests_are_spaced_by_requests_per_minute(polygon_source, fake_polygon):
     days = ["2024-07-01", "2024-07-02", "2024-07-03", "2024-07-05"]
     for day in days:
         fake_polygon.set_bars(day, two_bars(day))
-    source = polygon_source(fake_polygon, requests_per_minute=400)  # one per 0.15 s
+    source = polygon_source(requests_per_minute=400)  # one per 0.15 s
 
     for day in days:
         source.fetch_grouped_daily(pd.Timestamp(day))
@@ -162,9 +155,9 @@ def test_requests_are_spaced_by_requests_per_minute(fake_polygon):
     assert gaps.max() < 1.0
 
 
-def test_retries_are_paced_too(fake_polygon):
+def test_retries_are_paced_too(polygon_source, fake_polygon):
     fake_polygon.set_bars(OPEN_DAY, two_bars(OPEN_DAY), faults=[HttpError(429), HttpError(429)])
-    source = polygon_source(fake_polygon, requests_per_minute=400, backoff_seconds=0.0)
+    source = polygon_source(requests_per_minute=400, backoff_seconds=0.0)
 
     source.fetch_grouped_daily(pd.Timestamp(OPEN_DAY))
 
@@ -172,7 +165,7 @@ def test_retries_are_paced_too(fake_polygon):
     assert len(gaps) == 2 and gaps.min() >= 0.14
 
 
-def test_splits_are_read_across_every_next_url_page(fake_polygon):
+def test_splits_are_read_across_every_next_url_page(polygon_source, fake_polygon):
     fake_polygon.splits = [
         {"execution_date": "2022-07-18", "split_from": 1, "split_to": 20, "ticker": "GOOGL"},
         {"execution_date": "2022-06-06", "split_from": 1, "split_to": 20, "ticker": "AMZN"},
@@ -182,7 +175,7 @@ def test_splits_are_read_across_every_next_url_page(fake_polygon):
         {"execution_date": "2019-01-02", "split_from": 1, "split_to": 2, "ticker": "OLD"},
     ]
 
-    splits = polygon_source(fake_polygon).fetch_splits(pd.Timestamp("2020-01-01"))
+    splits = polygon_source().fetch_splits(pd.Timestamp("2020-01-01"))
 
     assert dict(splits.dtypes.astype(str)) == schema.SPLITS
     assert sorted(splits["ticker"]) == ["AMZN", "BRW", "CIG.C", "CM", "GOOGL"]
@@ -195,8 +188,8 @@ def test_splits_are_read_across_every_next_url_page(fake_polygon):
     assert all(r.query["execution_date.gte"] == "2020-01-01" for r in requests)
 
 
-def test_no_splits_is_an_empty_typed_frame(fake_polygon):
-    splits = polygon_source(fake_polygon).fetch_splits(pd.Timestamp("2020-01-01"))
+def test_no_splits_is_an_empty_typed_frame(polygon_source, fake_polygon):
+    splits = polygon_source().fetch_splits(pd.Timestamp("2020-01-01"))
 
     assert splits.empty and dict(splits.dtypes.astype(str)) == schema.SPLITS
 
