@@ -1,4 +1,4 @@
-# Every target sets itself up: the first one run creates .venv and installs requirements.lock.
+# Every target sets itself up: the first one run creates .venv and installs requirements-dev.lock.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -12,9 +12,9 @@ export DAGSTER_HOME ?= $(LOW_ASSETS_DATA_DIR)/dagster_home
 
 install: $(STAMP)
 
-$(STAMP): requirements.lock pyproject.toml setup.cfg
+$(STAMP): requirements.lock requirements-dev.lock pyproject.toml setup.cfg
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(PIP) install -r requirements.lock
+	$(PIP) install -r requirements-dev.lock
 	$(PIP) install --no-deps -e .
 	touch $(STAMP)
 
@@ -41,12 +41,16 @@ format: install
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-## Rewrite requirements.lock from a fresh environment of pyproject.toml's ranges.
+## Rewrite requirements.lock (runtime) and requirements-dev.lock (test and lint tools on top)
+## from a fresh environment of pyproject.toml's ranges.
 lock:
 	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
-	.lock-venv/bin/python -m pip --quiet install -e '.[dev]'
+	.lock-venv/bin/python -m pip --quiet install -e .
 	(sed -n '1,2p' requirements.lock; .lock-venv/bin/python -m pip freeze --exclude-editable) > requirements.lock.new
-	mv requirements.lock.new requirements.lock && rm -rf .lock-venv
+	.lock-venv/bin/python -m pip --quiet install -e '.[dev]'
+	(sed -n '1,3p' requirements-dev.lock; .lock-venv/bin/python -m pip freeze --exclude-editable | grep -vxF -f requirements.lock.new) > requirements-dev.lock.new
+	mv requirements.lock.new requirements.lock && mv requirements-dev.lock.new requirements-dev.lock
+	rm -rf .lock-venv
 
 clean:
 	rm -rf $(VENV) data

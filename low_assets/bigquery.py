@@ -81,9 +81,10 @@ def load_job_config(
 def _plain_partition_column(table_slice: TableSlice) -> str | None:
     """The partition expression when it is a bare column, the only kind a table can be
     partitioned on."""
-    if len(table_slice.partition_dimensions) != 1:
+    dimensions = table_slice.partition_dimensions or []
+    if len(dimensions) != 1:
         return None
-    expression = table_slice.partition_dimensions[0].partition_expr
+    expression = dimensions[0].partition_expr
     return expression if expression.isidentifier() else None
 
 
