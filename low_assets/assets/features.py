@@ -1,7 +1,9 @@
 import dagster as dg
 import pandas as pd
+from pydantic import Field
 
-from low_assets import schema
+from low_assets import calendar, checks, schema
+from low_assets.automation import follow_each_partition
 from low_assets.feature_engine import compute_features
 from low_assets.partitions import (
     TRADE_DATE_PARTITION,
@@ -11,18 +13,32 @@ from low_assets.partitions import (
 )
 
 
+class FeaturesConfig(dg.Config):
+    max_daily_move: float = Field(
+        default=checks.DEFAULT_MAX_DAILY_MOVE,
+        gt=0,
+        description="A close-to-close move beyond this share that no split explains warns.",
+    )
+
+
 @dg.asset(
     partitions_def=daily_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
     io_manager_key="warehouse_io_manager",
     metadata=TRADE_DATE_PARTITION,
     ins={"stock_data": dg.AssetIn(partition_mapping=feature_lookback)},
+    check_specs=checks.FEATURES_CHECKS,
+    automation_condition=follow_each_partition(ignoring=["stock_splits"]),
+    pool="features_writes",
     group_name="modeling",
     kinds={"pandas", "duckdb"},
 )
 def features(
-    context: dg.AssetExecutionContext, stock_data: pd.DataFrame, stock_splits: pd.DataFrame
-) -> dg.Output:
+    context: dg.AssetExecutionContext,
+    config: FeaturesConfig,
+    stock_data: pd.DataFrame,
+    stock_splits: pd.DataFrame,
+):
     """One row per (ticker, trade_date) with the ten model features, split-adjusted.
 
     Reads the partition's days plus a lookback of earlier stock_data partitions; rows of tickers
@@ -41,7 +57,7 @@ def features(
         f"{len(in_window)} feature rows from {bars_in_window} bars "
         f"({len(bars)} read with the lookback)"
     )
-    return dg.Output(
+    yield dg.Output(
         in_window,
         metadata={
             "row_count": len(in_window),
@@ -50,3 +66,19 @@ def features(
             "lookback_rows_read": len(bars),
         },
     )
+
+    days = list(calendar.trading_days(first_day, end - pd.Timedelta(days=1)))
+    moves = checks.find_daily_moves(bars, splits, days, config.max_daily_move)
+    findings = {
+        checks.SCHEMA: checks.check_schema(in_window, schema.FEATURES),
+        checks.FINITE: checks.check_features_finite(in_window),
+        checks.HISTORY: checks.check_feature_history(in_window, bars),
+        checks.MOVES: checks.check_unexplained_moves(moves, config.max_daily_move),
+    }
+    label = checks.partitions_label(context)
+    for name, finding in findings.items():
+        if not finding.passed:
+            context.log.warning(f"features {name} on {label}: {finding.description}")
+        yield checks.check_result(
+            finding, checks.spec_named(checks.FEATURES_CHECKS, "features", name), label
+        )

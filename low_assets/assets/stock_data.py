@@ -2,15 +2,21 @@ import dagster as dg
 import pandas as pd
 from pydantic import Field
 
-from low_assets import schema
+from low_assets import calendar, checks, schema
 from low_assets.bars import clean_bars
 from low_assets.partitions import TRADE_DATE_PARTITION, daily_partitions
 
 
-class UniverseConfig(dg.Config):
+class StockDataConfig(dg.Config):
     tickers: list[str] = Field(
         default_factory=list,
         description="Keep only these tickers downstream of raw_bars; empty keeps every ticker.",
+    )
+    max_row_count_drop: float = Field(
+        default=checks.DEFAULT_MAX_ROW_COUNT_DROP,
+        ge=0,
+        le=1,
+        description="A session with this share fewer bars than the session before it warns.",
     )
 
 
@@ -31,9 +37,11 @@ class UniverseConfig(dg.Config):
     },
     partitions_def=daily_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
+    check_specs=checks.STOCK_DATA_CHECKS,
+    pool="stock_data_writes",
     group_name="ingestion",
 )
-def stock_data(context: dg.AssetExecutionContext, config: UniverseConfig, raw_bars):
+def stock_data(context: dg.AssetExecutionContext, config: StockDataConfig, raw_bars):
     """Clean bars: New York trade dates, fixed dtypes, one bar per ticker, implausible bars out."""
     universe = set(config.tickers)
     kept, rejected, duplicates = [], [], 0
@@ -55,6 +63,14 @@ def stock_data(context: dg.AssetExecutionContext, config: UniverseConfig, raw_ba
 
     bars = _concat(kept, schema.STOCK_DATA)
     rejected_bars = _concat(rejected, schema.REJECTED_BARS)
+    days = [pd.Timestamp(key) for key in context.partition_keys]
+    counts = checks.daily_row_counts(bars, days)
+    for day, count in counts.items():
+        context.add_asset_metadata(
+            {checks.DAY_ROW_COUNT: count},
+            asset_key="stock_data",
+            partition_key=day.strftime("%Y-%m-%d"),
+        )
     yield dg.Output(
         bars,
         output_name="stock_data",
@@ -77,6 +93,30 @@ def stock_data(context: dg.AssetExecutionContext, config: UniverseConfig, raw_ba
             ),
         },
     )
+    yield from _check_results(context, bars, rejected_bars, counts, config.max_row_count_drop)
+
+
+def _check_results(context, bars, rejected_bars, counts, max_row_count_drop):
+    """The checks of the days just written; the first day's previous session is the only other
+    day consulted, through its stored bar count."""
+    first_previous = calendar.previous_trading_day(min(counts))
+    stored = checks.stored_day_row_counts(context.instance, [first_previous])
+    findings = {
+        ("stock_data", checks.SCHEMA): checks.check_schema(bars, schema.STOCK_DATA),
+        ("stock_data", checks.UNIQUE_KEYS): checks.check_unique_keys(bars),
+        ("stock_data", checks.OHLC): checks.check_ohlc_consistency(bars),
+        ("stock_data", checks.VOLUME): checks.check_volume_non_negative(bars),
+        ("stock_data", checks.ROW_COUNT): checks.check_row_count_drop(
+            counts, stored, max_row_count_drop
+        ),
+        ("rejected_bars", checks.SCHEMA): checks.check_schema(rejected_bars, schema.REJECTED_BARS),
+    }
+    label = checks.partitions_label(context)
+    for (asset, name), finding in findings.items():
+        if not finding.passed:
+            context.log.warning(f"{asset} {name} on {label}: {finding.description}")
+        spec = checks.spec_named(checks.STOCK_DATA_CHECKS, asset, name)
+        yield checks.check_result(finding, spec, label)
 
 
 def _concat(frames: list[pd.DataFrame], table_schema: dict[str, str]) -> pd.DataFrame:
