@@ -18,7 +18,7 @@ import pandas as pd
 # requirements.lock keep this import working, and test_io_managers proves the behaviour.
 from dagster._core.storage.db_io_manager import DbIOManager
 from dagster_duckdb.io_manager import DuckDbClient
-from dagster_duckdb_pandas import DuckDBPandasIOManager
+from dagster_duckdb_pandas import DuckDBPandasIOManager, DuckDBPandasTypeHandler
 from dagster_gcp import GCSResource
 
 from low_assets.storage import GCSBucketStore, LocalDirStore, ObjectStore
@@ -54,8 +54,30 @@ class _TransactionalDuckDbClient(DuckDbClient):
             connection.execute("COMMIT")
 
 
+class _PandasTypeHandler(DuckDBPandasTypeHandler):
+    """dagster-duckdb skips an empty frame without creating its table, so a first partition with
+    no rows (a market holiday) left downstream assets nothing to read. An empty frame creates the
+    table with the frame's column types instead."""
+
+    def handle_output(self, context, table_slice, obj: pd.DataFrame, connection):
+        if not obj.empty:
+            return super().handle_output(context, table_slice, obj, connection)
+        connection.execute(
+            f"create table if not exists {table_slice.schema}.{table_slice.table} "
+            "as select * from obj"
+        )
+        row_count_key = (
+            "dagster/partition_row_count" if context.has_partition_key else "dagster/row_count"
+        )
+        context.add_output_metadata({row_count_key: 0})
+
+
 class WarehouseIOManager(DuckDBPandasIOManager):
     """DuckDB tables whose partitions are replaced atomically: delete and insert commit together."""
+
+    @staticmethod
+    def type_handlers():
+        return [_PandasTypeHandler()]
 
     def create_io_manager(self, context) -> DbIOManager:
         return DbIOManager(
