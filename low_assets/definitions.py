@@ -11,6 +11,8 @@ from low_assets.assets.stock_data import stock_data
 from low_assets.assets.stock_splits import stock_splits
 from low_assets.jobs import full_pipeline_job
 from low_assets.profiles import resources_for_profile
+from low_assets.schedules import daily_ingest_schedule
+from low_assets.sensors import new_trading_day_sensor
 
 defs = dg.Definitions(
     assets=[
@@ -23,6 +25,8 @@ defs = dg.Definitions(
         predictions_export,
     ],
     jobs=[full_pipeline_job],
+    schedules=[daily_ingest_schedule],
+    sensors=[new_trading_day_sensor],
     resources=resources_for_profile(),
     executor=dg.in_process_executor,
 )

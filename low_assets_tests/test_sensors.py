@@ -152,3 +152,17 @@ def test_daily_schedule_requests_the_session_of_its_day_and_skips_holidays(sched
     else:
         assert result.partition_key == expected
         assert result.run_key == f"ingest-{expected}"
+
+
+def test_the_code_location_runs_the_sensor_and_the_schedule_on_the_ingest_job():
+    from low_assets.definitions import defs
+
+    repository = defs.get_repository_def()
+
+    assert repository.get_sensor_def("new_trading_day_sensor").job_name == "ingest"
+    assert repository.get_schedule_def("daily_ingest_schedule").job_name == "ingest"
+    assert set(repository.get_job("ingest").asset_layer.executable_asset_keys) == {
+        dg.AssetKey("raw_bars"),
+        dg.AssetKey("stock_data"),
+        dg.AssetKey("rejected_bars"),
+    }
