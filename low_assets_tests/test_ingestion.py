@@ -1,6 +1,7 @@
 """raw_bars, stock_data, stock_splits and features materialised against the fake Polygon server,
 through the real RESTClient, into a temp directory."""
 
+import gzip
 import logging
 
 import dagster as dg
@@ -15,7 +16,7 @@ from low_assets.assets.raw_bars import raw_bars
 from low_assets.assets.stock_data import stock_data
 from low_assets.assets.stock_splits import stock_splits
 from low_assets.profiles import WAREHOUSE_SCHEMA
-from low_assets.resources import PolygonBarsSource
+from low_assets.resources import FlatFilesBarsSource, PolygonBarsSource
 from low_assets_tests.conftest import FAKE_POLYGON_KEY
 from low_assets_tests.polygon_server import FakePolygon, HttpError, grouped_bar
 from low_assets_tests.support import materialize_range, read_table
@@ -407,3 +408,31 @@ def test_splits_table_holds_the_announced_records(split_scenario):
     assert splits.loc["REV", "split_from"] == 3.0 and splits.loc["REV", "split_to"] == 1.0
     assert splits.loc["SPIN", "split_to"] == 1.589
     assert (splits["execution_date"] == pd.Timestamp(SPLIT_DAY)).all()
+
+
+def test_a_flat_files_backfill_stores_each_sessions_bars_and_skips_the_holiday(tmp_path):
+    folder = tmp_path / "day_aggs_v1"
+    for day, close in [("2024-07-03", 10.5), ("2024-07-05", 11.25)]:
+        start = pd.Timestamp(day).tz_localize("America/New_York").value
+        directory = folder / day[:4] / day[5:7]
+        directory.mkdir(parents=True, exist_ok=True)
+        (directory / f"{day}.csv.gz").write_bytes(
+            gzip.compress(
+                b"ticker,volume,open,close,high,low,window_start,transactions\n"
+                + f"AAA,1500.5,10,{close},12,9,{start},40\n".encode()
+                + f"BBB,20,5,5,5,5,{start},\n".encode()
+            )
+        )
+    source = FlatFilesBarsSource(folder=str(folder))
+
+    result = ingest(tmp_path / "data", source, "2024-07-03", "2024-07-05")
+
+    assert result.success
+    assert metadata(result, "raw_bars")["market_closed"] == HOLIDAY
+    rows = stored(tmp_path / "data", "stock_data").set_index(["ticker", "trade_date"])
+    assert len(rows) == 4
+    assert rows.loc[("AAA", pd.Timestamp("2024-07-05")), "close"] == 11.25
+    assert rows.loc[("AAA", pd.Timestamp("2024-07-03")), "volume"] == 1500.5
+    assert rows.loc[("AAA", pd.Timestamp("2024-07-03")), "transactions"] == 40
+    assert pd.isna(rows.loc[("BBB", pd.Timestamp("2024-07-05")), "transactions"])
+    assert rows["vwap"].isna().all()
