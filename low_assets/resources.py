@@ -144,8 +144,9 @@ class PolygonBarsSource(BarsSource):
     """Polygon's grouped-daily bars and split reference, through `polygon.RESTClient`.
 
     Requests are paced to `requests_per_minute` (the free tier allows 5). Rate-limit answers
-    (429), server errors (5xx) and timeouts are retried `max_attempts` times with a backoff that
-    doubles from `backoff_seconds`; then the day fails with a message naming it.
+    (429), server errors (5xx), timeouts and an open day answered without bars (not published
+    yet) are retried `max_attempts` times with a backoff that doubles from `backoff_seconds`;
+    then the day fails with a message naming it. A closed day without bars is asked once.
     """
 
     api_key: str = Field(description="Polygon API key; set it with the POLYGON_API_KEY variable.")
