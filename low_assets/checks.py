@@ -5,11 +5,13 @@ check compares with the day before, the few rows or counts it names) and returns
 Nothing outside those frames is read, so a bad day from last year never fails today's run.
 
 Checks that mean the data is wrong (schema, uniqueness, OHLC, volume, finiteness, probability
-range) are blocking: they fail with ERROR severity and downstream assets do not run on that
-partition. Checks that flag something worth a look (a row-count drop, a big unexplained move, a
+range) are blocking: they fail with ERROR severity, and since an asset reports its checks before
+it writes, nothing is written: the partition keeps its previous data and downstream assets do not
+run on it. Checks that flag something worth a look (a row-count drop, a big unexplained move, a
 model that does not beat always-up) warn.
 """
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import dagster as dg
@@ -75,6 +77,35 @@ def check_schema(frame: pd.DataFrame, table_schema: dict[str, str]) -> Finding:
             "missing_columns": missing,
             "unexpected_columns": [str(c) for c in unexpected],
             "wrong_types": wrong_types,
+        },
+    )
+
+
+def check_stored_schema(frame: pd.DataFrame, table_schema: dict[str, str]) -> Finding:
+    """A table read back from the warehouse has the schema's columns, each castable to its type.
+
+    Storage returns strings as objects and nullable integers as floats, so the types of a read
+    frame are judged by whether they convert, not by their names.
+    """
+    names = check_schema(frame.iloc[:0], {column: "" for column in table_schema})
+    not_castable = {}
+    for column, dtype in table_schema.items():
+        if column in frame.columns:
+            try:
+                frame[column].astype(dtype)
+            except (TypeError, ValueError) as error:
+                not_castable[column] = f"not castable to {dtype}: {str(error)[:100]}"
+    missing, unexpected = names.metadata["missing_columns"], names.metadata["unexpected_columns"]
+    passed = not (missing or unexpected or not_castable)
+    return Finding(
+        passed=passed,
+        description="every column present and castable to its type"
+        if passed
+        else f"missing {missing}, unexpected {unexpected}, {not_castable}",
+        metadata={
+            "missing_columns": missing,
+            "unexpected_columns": unexpected,
+            "wrong_types": not_castable,
         },
     )
 
@@ -236,6 +267,17 @@ def check_unexplained_moves(moves: pd.DataFrame, max_move: float = DEFAULT_MAX_D
     )
 
 
+def check_sessions_have_bars(bars: pd.DataFrame, days: list[pd.Timestamp]) -> Finding:
+    """Every trading day among days has bars to compute features from."""
+    counts = daily_row_counts(bars, days)
+    empty_days = [str(day.date()) for day, count in counts.items() if count == 0]
+    return Finding(
+        passed=not empty_days,
+        description=f"{len(empty_days)} of {len(days)} trading days have no stock_data bars",
+        metadata={"trading_days": len(days), "days_without_bars": empty_days[:SAMPLE_ROWS]},
+    )
+
+
 def check_features_finite(features: pd.DataFrame) -> Finding:
     """All ten features are finite numbers in every row."""
     values = features[schema.FEATURE_COLUMNS].to_numpy(dtype=float)
@@ -365,6 +407,7 @@ VOLUME = "volume_not_negative"
 ROW_COUNT = "row_count_near_previous_session"
 FINITE = "features_finite"
 HISTORY = "enough_history"
+BARS_PRESENT = "bars_present_for_each_session"
 MOVES = "moves_explained_by_splits"
 PROBABILITY = "probability_within_0_1"
 ONE_PER_FEATURE_ROW = "one_prediction_per_feature_row"
@@ -378,6 +421,8 @@ _DESCRIPTIONS = {
     ROW_COUNT: "No trading day lost more than the configured share of the previous session's bars.",
     FINITE: "All ten features are finite in every row.",
     HISTORY: "No row for a ticker with less history than the longest window needs.",
+    BARS_PRESENT: "Every trading day being written has stock_data bars: features are never "
+    "stored for a session whose bars are missing or were refused by a blocking check.",
     MOVES: "No close-to-close move beyond the configured size that a split does not explain, "
     "judged on the bars the features were computed from.",
     PROBABILITY: "Every probability lies within [0, 1].",
@@ -402,6 +447,7 @@ FEATURES_CHECKS = [
     _spec("features", SCHEMA, blocking=True),
     _spec("features", FINITE, blocking=True),
     _spec("features", HISTORY, blocking=True),
+    _spec("features", BARS_PRESENT, blocking=True),
     _spec("features", MOVES, blocking=False),
 ]
 PREDICTIONS_CHECKS = [
@@ -436,6 +482,34 @@ def check_result(finding: Finding, spec: dg.AssetCheckSpec, partitions: str) -> 
         description=finding.description,
         metadata=metadata,
     )
+
+
+def check_before_writing(
+    context: dg.AssetExecutionContext,
+    specs: list[dg.AssetCheckSpec],
+    findings: dict[tuple[str, str], Finding],
+) -> Iterator[dg.AssetCheckResult]:
+    """Yield a result per (asset, check name), then stop the step if a blocking check failed.
+
+    The step yields these results before its outputs, so when a blocking check fails nothing is
+    written: the partition keeps its previous materialisation and nothing downstream sees an
+    update to run on.
+    """
+    label = partitions_label(context)
+    failed_blocking = []
+    for (asset, name), finding in findings.items():
+        spec = spec_named(specs, asset, name)
+        if not finding.passed:
+            context.log.warning(f"{asset} {name} on {label}: {finding.description}")
+            if spec.blocking:
+                failed_blocking.append(f"{asset} {name} ({finding.description})")
+        yield check_result(finding, spec, label)
+    if failed_blocking:
+        raise dg.Failure(
+            f"{label}: blocking check(s) failed: {'; '.join(failed_blocking)}. Nothing was "
+            "written; the partitions keep their previous data. See the checks' metadata for the "
+            "first offending rows, fix the source or the cleaning, then rematerialise."
+        )
 
 
 def spec_named(specs: list[dg.AssetCheckSpec], asset: str, name: str) -> dg.AssetCheckSpec:
@@ -497,7 +571,7 @@ def rf_model_beats_baseline(context: dg.AssetCheckExecutionContext) -> dg.AssetC
     "and positive ratios.",
 )
 def stock_splits_valid(stock_splits: pd.DataFrame) -> dg.AssetCheckResult:
-    shape = check_schema(stock_splits, schema.SPLITS)
+    shape = check_stored_schema(stock_splits, schema.SPLITS)
     keys = check_unique_keys(stock_splits, ["ticker", "execution_date"])
     ratios = stock_splits[["split_from", "split_to"]].astype(float)
     bad_ratio = ~((ratios > 0) & np.isfinite(ratios)).all(axis=1)

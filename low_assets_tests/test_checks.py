@@ -314,3 +314,11 @@ def test_check_result_fails_blocking_checks_with_error_and_others_with_a_warning
         {"ticker": "AAA", "trade_date": "2020-03-02"},
         {"ticker": "AAA", "trade_date": "2020-03-02"},
     ]
+
+
+def test_bars_present_check_names_a_trading_day_without_bars():
+    finding = checks.check_sessions_have_bars(GOOD_BARS, [MONDAY, TUESDAY, WEDNESDAY])
+
+    assert checks.check_sessions_have_bars(GOOD_BARS, [MONDAY, TUESDAY]).passed
+    assert not finding.passed
+    assert finding.metadata["days_without_bars"] == ["2020-03-04"]

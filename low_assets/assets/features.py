@@ -57,6 +57,23 @@ def features(
         f"{len(in_window)} feature rows from {bars_in_window} bars "
         f"({len(bars)} read with the lookback)"
     )
+
+    days = list(calendar.trading_days(first_day, end - pd.Timedelta(days=1)))
+    moves = checks.find_daily_moves(bars, splits, days, config.max_daily_move)
+    yield from checks.check_before_writing(
+        context,
+        checks.FEATURES_CHECKS,
+        {
+            ("features", checks.SCHEMA): checks.check_schema(in_window, schema.FEATURES),
+            ("features", checks.FINITE): checks.check_features_finite(in_window),
+            ("features", checks.HISTORY): checks.check_feature_history(in_window, bars),
+            ("features", checks.BARS_PRESENT): checks.check_sessions_have_bars(bars, days),
+            ("features", checks.MOVES): checks.check_unexplained_moves(
+                moves, config.max_daily_move
+            ),
+        },
+    )
+
     yield dg.Output(
         in_window,
         metadata={
@@ -66,19 +83,3 @@ def features(
             "lookback_rows_read": len(bars),
         },
     )
-
-    days = list(calendar.trading_days(first_day, end - pd.Timedelta(days=1)))
-    moves = checks.find_daily_moves(bars, splits, days, config.max_daily_move)
-    findings = {
-        checks.SCHEMA: checks.check_schema(in_window, schema.FEATURES),
-        checks.FINITE: checks.check_features_finite(in_window),
-        checks.HISTORY: checks.check_feature_history(in_window, bars),
-        checks.MOVES: checks.check_unexplained_moves(moves, config.max_daily_move),
-    }
-    label = checks.partitions_label(context)
-    for name, finding in findings.items():
-        if not finding.passed:
-            context.log.warning(f"features {name} on {label}: {finding.description}")
-        yield checks.check_result(
-            finding, checks.spec_named(checks.FEATURES_CHECKS, "features", name), label
-        )

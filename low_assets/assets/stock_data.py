@@ -71,6 +71,12 @@ def stock_data(context: dg.AssetExecutionContext, config: StockDataConfig, raw_b
             asset_key="stock_data",
             partition_key=day.strftime("%Y-%m-%d"),
         )
+    yield from checks.check_before_writing(
+        context,
+        checks.STOCK_DATA_CHECKS,
+        _findings(context, bars, rejected_bars, counts, config.max_row_count_drop),
+    )
+
     yield dg.Output(
         bars,
         output_name="stock_data",
@@ -93,15 +99,14 @@ def stock_data(context: dg.AssetExecutionContext, config: StockDataConfig, raw_b
             ),
         },
     )
-    yield from _check_results(context, bars, rejected_bars, counts, config.max_row_count_drop)
 
 
-def _check_results(context, bars, rejected_bars, counts, max_row_count_drop):
-    """The checks of the days just written; the first day's previous session is the only other
-    day consulted, through its stored bar count."""
+def _findings(context, bars, rejected_bars, counts, max_row_count_drop) -> dict:
+    """Checks of the days about to be written; the only other day consulted is the session
+    before the first one, through the bar count stored with its materialisation."""
     first_previous = calendar.previous_trading_day(min(counts))
     stored = checks.stored_day_row_counts(context.instance, [first_previous])
-    findings = {
+    return {
         ("stock_data", checks.SCHEMA): checks.check_schema(bars, schema.STOCK_DATA),
         ("stock_data", checks.UNIQUE_KEYS): checks.check_unique_keys(bars),
         ("stock_data", checks.OHLC): checks.check_ohlc_consistency(bars),
@@ -111,12 +116,6 @@ def _check_results(context, bars, rejected_bars, counts, max_row_count_drop):
         ),
         ("rejected_bars", checks.SCHEMA): checks.check_schema(rejected_bars, schema.REJECTED_BARS),
     }
-    label = checks.partitions_label(context)
-    for (asset, name), finding in findings.items():
-        if not finding.passed:
-            context.log.warning(f"{asset} {name} on {label}: {finding.description}")
-        spec = checks.spec_named(checks.STOCK_DATA_CHECKS, asset, name)
-        yield checks.check_result(finding, spec, label)
 
 
 def _concat(frames: list[pd.DataFrame], table_schema: dict[str, str]) -> pd.DataFrame:
