@@ -1,5 +1,8 @@
-"""`python -m low_assets.cli run`: materialise the whole graph over the packaged sample in one run
-of the persistent Dagster instance (DAGSTER_HOME), then print what it produced."""
+"""`python -m low_assets.cli run`: materialise the whole graph over the packaged sample in the
+persistent Dagster instance (DAGSTER_HOME), then print what it produced.
+
+The daily history is one run over the whole range, each month's model is one run, and the
+predictions of every day are one more run."""
 
 import argparse
 import sys
@@ -9,7 +12,7 @@ import dagster as dg
 import duckdb
 import pandas as pd
 
-from low_assets.partitions import PARTITIONS_START
+from low_assets.partitions import PARTITIONS_START, model_partitions
 from low_assets.profiles import WAREHOUSE_SCHEMA, warehouse_path
 from low_assets.resources import sample_window
 
@@ -18,24 +21,61 @@ RANGE_START_TAG = "dagster/asset_partition_range_start"
 RANGE_END_TAG = "dagster/asset_partition_range_end"
 
 
-def run_pipeline(first_day: str, last_day: str) -> dg.ExecuteInProcessResult:
+QUIET_CONSOLE = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
+
+
+def run_pipeline(first_day: str, last_day: str) -> list[dg.ExecuteInProcessResult]:
+    """History up to features in one run, one run per model month, then predictions in one run."""
     from low_assets.definitions import defs
 
-    job = defs.get_job_def("full_pipeline")
-    return job.execute_in_process(
-        instance=dg.DagsterInstance.get(),
-        tags={RANGE_START_TAG: first_day, RANGE_END_TAG: last_day},
+    instance = dg.DagsterInstance.get()
+    day_range = {RANGE_START_TAG: first_day, RANGE_END_TAG: last_day}
+    results = [
+        defs.get_job_def("ingest_and_featurize").execute_in_process(
+            instance=instance, tags=day_range, run_config=QUIET_CONSOLE
+        )
+    ]
+    months = model_partitions.get_partition_keys_in_range(
+        dg.PartitionKeyRange(
+            model_partitions.get_first_partition_key(),
+            pd.Timestamp(last_day).strftime("%Y-%m-01"),
+        )
     )
+    for month in months:
+        # Every month's model is trained for the point-in-time predictions of its month; the
+        # walk-forward scoring, four more fits, is run for the latest month only.
+        folds = {} if month == months[-1] else {"n_folds": 0}
+        results.append(
+            defs.get_job_def("train_model").execute_in_process(
+                instance=instance,
+                partition_key=month,
+                run_config={**QUIET_CONSOLE, "ops": {"rf_model": {"config": folds}}},
+            )
+        )
+    results.append(
+        defs.get_job_def("predict").execute_in_process(
+            instance=instance, tags=day_range, run_config=QUIET_CONSOLE
+        )
+    )
+    return results
 
 
-def summary(result: dg.ExecuteInProcessResult, seconds: float, last_day: str) -> str:
-    model = result.asset_materializations_for_node("rf_model")[-1].metadata
-    value = {key: entry.value for key, entry in model.items()}
+def _metric(value: dict, key: str) -> str:
+    number = value.get(key)
+    return "n/a" if number is None else f"{number:.4f}"
+
+
+def summary(results: list[dg.ExecuteInProcessResult], seconds: float, last_day: str) -> str:
+    model = results[-2].asset_materializations_for_node("rf_model")[-1]
+    value = {key: entry.value for key, entry in model.metadata.items()}
     with duckdb.connect(str(warehouse_path()), read_only=True) as connection:
         counts = connection.execute(
             f"select count(*), count(distinct ticker), min(trade_date), max(trade_date) "
             f"from {WAREHOUSE_SCHEMA}.stock_data"
         ).fetchone()
+        prediction_count = connection.execute(
+            f"select count(*) from {WAREHOUSE_SCHEMA}.predictions"
+        ).fetchone()[0]
         calls = connection.execute(
             f"select ticker, probability from {WAREHOUSE_SCHEMA}.predictions "
             "where trade_date = ? order by probability desc, ticker",
@@ -47,16 +87,28 @@ def summary(result: dg.ExecuteInProcessResult, seconds: float, last_day: str) ->
             f"  {row.ticker:<7} {row.probability:.3f}" for row in frame.itertuples(index=False)
         )
 
+    failed = [result.dagster_run.job_name for result in results if not result.success]
     return "\n".join(
         [
-            f"full_pipeline finished in {seconds:.0f} s (run {result.run_id})",
+            f"{len(results)} runs in {seconds:.0f} s"
+            + (f"; FAILED: {', '.join(failed)}" if failed else ""),
             f"stock_data: {counts[0]} rows, {counts[1]} tickers, "
             f"{pd.Timestamp(counts[2]).date()} to {pd.Timestamp(counts[3]).date()}",
-            f"rf_model holdout {value['test_start']}..{value['test_end']} "
-            f"({value['test_rows']} rows; trained on "
-            f"{value['train_start']}..{value['train_end']}):",
-            f"  ROC AUC   {value['roc_auc']:.4f}",
-            f"  accuracy  {value['accuracy']:.4f}   always up: {value['baseline_up_accuracy']:.4f}",
+            f"predictions: {prediction_count} rows, each from the model of its month",
+            f"rf_model {model.partition}: trained on {value['train_start']}..{value['train_end']} "
+            f"({value['train_rows']} rows) in {value['training_seconds']} s; "
+            f"walk-forward over {value.get('folds', 0):.0f} folds "
+            f"({value.get('test_start')}..{value.get('test_end')}, "
+            f"{value.get('rows', 0):.0f} rows):",
+            f"  ROC AUC   {_metric(value, 'roc_auc')} "
+            f"[90% CI {_metric(value, 'roc_auc_low')}, {_metric(value, 'roc_auc_high')}]"
+            f"   yesterday's direction: {_metric(value, 'baseline_yesterday_roc_auc')}",
+            f"  accuracy  {_metric(value, 'accuracy')}   always up: "
+            f"{_metric(value, 'baseline_up_accuracy')}   yesterday's direction: "
+            f"{_metric(value, 'baseline_yesterday_accuracy')}",
+            f"  rank IC   {_metric(value, 'rank_ic_mean')} "
+            f"[90% CI {_metric(value, 'rank_ic_low')}, {_metric(value, 'rank_ic_high')}]"
+            f"   yesterday's return: {_metric(value, 'baseline_yesterday_rank_ic_mean')}",
             f"Most likely winners on {last_day} (probability of a higher next close):",
             ranked(calls.head(10)),
             f"Most likely losers on {last_day}:",
@@ -74,9 +126,9 @@ def main(argv: list[str] | None = None) -> int:
 
     last_day = args.last_day or str(sample_window()[1].date())
     started = time.perf_counter()
-    result = run_pipeline(args.first_day, last_day)
-    sys.stdout.write(summary(result, time.perf_counter() - started, last_day) + "\n")
-    return 0 if result.success else 1
+    results = run_pipeline(args.first_day, last_day)
+    sys.stdout.write(summary(results, time.perf_counter() - started, last_day) + "\n")
+    return 0 if all(result.success for result in results) else 1
 
 
 if __name__ == "__main__":

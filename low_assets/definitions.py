@@ -9,7 +9,12 @@ from low_assets.assets.raw_bars import raw_bars
 from low_assets.assets.rf_model import rf_model
 from low_assets.assets.stock_data import stock_data
 from low_assets.assets.stock_splits import stock_splits
-from low_assets.jobs import full_pipeline_job
+from low_assets.jobs import (
+    ingest_and_featurize_job,
+    ingest_job,
+    predict_job,
+    train_model_job,
+)
 from low_assets.profiles import resources_for_profile
 from low_assets.schedules import daily_ingest_schedule
 from low_assets.sensors import new_trading_day_sensor
@@ -24,7 +29,7 @@ defs = dg.Definitions(
         predictions,
         predictions_export,
     ],
-    jobs=[full_pipeline_job],
+    jobs=[ingest_job, ingest_and_featurize_job, train_model_job, predict_job],
     schedules=[daily_ingest_schedule],
     sensors=[new_trading_day_sensor],
     resources=resources_for_profile(),

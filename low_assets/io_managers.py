@@ -159,25 +159,31 @@ class ArtifactIntegrityError(Exception):
 
 
 class _ModelIOManagerBase(dg.ConfigurableIOManager):
-    """Model artifacts as joblib objects beside their SHA-256: `<root>/<asset>/model.joblib`.
+    """Model artifacts as joblib objects beside their SHA-256:
+    `<root>/<asset>/<partition>/model.joblib` (or `<root>/<asset>/model.joblib` unpartitioned).
 
-    A joblib file is code when loaded, so the digest is checked before anything is unpickled.
+    A joblib file is code when loaded, so its digest is checked before anything is unpickled,
+    against the digest recorded in the Dagster event log when the model was stored (the
+    `.sha256` object beside the artifact stands in where there is no event log).
+    A partitioned input loads as a dict from partition key to model.
     """
 
     def object_store(self) -> ObjectStore:
         raise NotImplementedError
 
     @staticmethod
-    def _key(context) -> str:
-        return "/".join([*context.asset_key.path, "model.joblib"])
+    def _key(context, partition_key: str | None) -> str:
+        parts = [*context.asset_key.path, *([partition_key] if partition_key else [])]
+        return "/".join([*parts, "model.joblib"])
 
     def handle_output(self, context: dg.OutputContext, obj) -> None:
+        partition_key = context.asset_partition_key if context.has_asset_partitions else None
         buffer = io.BytesIO()
         joblib.dump(obj, buffer)
         data = buffer.getvalue()
         digest = hashlib.sha256(data).hexdigest()
         store = self.object_store()
-        key = self._key(context)
+        key = self._key(context, partition_key)
         # The digest goes second: a failure in between leaves a mismatch that refuses to load,
         # never a new digest beside an old artifact.
         store.write_bytes(key, data, BINARY_TYPE)
@@ -187,25 +193,52 @@ class _ModelIOManagerBase(dg.ConfigurableIOManager):
         )
 
     def load_input(self, context: dg.InputContext):
+        if context.has_asset_partitions:
+            return {key: self._load(context, key) for key in context.asset_partition_keys}
+        return self._load(context, None)
+
+    def _load(self, context: dg.InputContext, partition_key: str | None):
         store = self.object_store()
-        key = self._key(context)
+        key = self._key(context, partition_key)
         try:
             data = store.read_bytes(key)
-            recorded = store.read_bytes(_digest_key(key)).decode().strip()
+            recorded = _recorded_digest(context, partition_key) or (
+                store.read_bytes(_digest_key(key)).decode().strip()
+            )
         except FileNotFoundError as error:
             raise FileNotFoundError(
                 f"no complete model artifact at {store.uri(key)} (artifact and .sha256); "
-                "materialise rf_model first"
+                f"materialise {context.asset_key.to_user_string()} {partition_key or ''} first"
             ) from error
         digest = hashlib.sha256(data).hexdigest()
         if digest != recorded:
             raise ArtifactIntegrityError(
                 f"model artifact {store.uri(key)} has SHA-256 {digest}, but {recorded} was "
-                "recorded when it was trained; refusing to load it. Rematerialise rf_model."
+                "recorded when it was trained; refusing to load it. Rematerialise "
+                f"{context.asset_key.to_user_string()} {partition_key or ''}."
             )
         model = joblib.load(io.BytesIO(data))
         model.artifact_sha256 = digest
         return model
+
+
+def _recorded_digest(context: dg.InputContext, partition_key: str | None) -> str | None:
+    """The artifact_sha256 of the latest materialisation in the event log, if there is one."""
+    try:
+        instance = context.instance
+    except Exception:  # an input context built outside a run has no instance
+        return None
+    records = instance.fetch_materializations(
+        dg.AssetRecordsFilter(
+            asset_key=context.asset_key,
+            asset_partitions=[partition_key] if partition_key else None,
+        ),
+        limit=1,
+    ).records
+    if not records:
+        return None
+    entry = records[0].asset_materialization.metadata.get("artifact_sha256")
+    return str(entry.value) if entry is not None else None
 
 
 def _digest_key(key: str) -> str:

@@ -1,11 +1,26 @@
 import dagster as dg
 
-# Everything from the vendor's bars to predictions, for backfills and `make run`.
-full_pipeline_job = dg.define_asset_job(
-    "full_pipeline",
-    selection=dg.AssetSelection.all(),
-    description="Fetch, clean, engineer features, train rf_model and predict, for the partitions "
-    "chosen; one run covers a whole range of days.",
+# The daily history up to features, for backfills: one run covers a whole range of days.
+ingest_and_featurize_job = dg.define_asset_job(
+    "ingest_and_featurize",
+    selection=dg.AssetSelection.assets(
+        "raw_bars", "stock_data", "rejected_bars", "stock_splits", "features"
+    ),
+    description="Fetch, clean and featurise the chosen days, with the latest split records.",
+)
+
+# One month's model; rf_model partitions are months, so this job is launched per month.
+train_model_job = dg.define_asset_job(
+    "train_model",
+    selection=dg.AssetSelection.assets("rf_model"),
+    description="Train and score the month's model on the sessions before the month.",
+)
+
+# The calls of the chosen days and everything made from them.
+predict_job = dg.define_asset_job(
+    "predict",
+    selection=dg.AssetSelection.assets("predictions").downstream(),
+    description="Score the chosen days with each day's monthly model, then export the calls.",
 )
 
 # One session's bars, fetched and cleaned; the sensor and the schedule start it once a day.

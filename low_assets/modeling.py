@@ -1,13 +1,13 @@
-"""The next-day direction model: labels, a chronological split, training and evaluation.
+"""The next-day direction model: labels, estimators, walk-forward training and prediction.
 
 The label of (ticker, D) is whether the ticker's close on the next trading day after D is higher
 than its close on D, both split-adjusted. It is read off the next session's `return_lag1` (the
-return from D's close to the next close), so it uses no column that is not already a feature of
-the next day, and a day whose next session has no row for the ticker gets no label.
+return from D's close to the next close), and a day whose next session has no row for the
+ticker gets no label. A model for a period is trained only on rows whose labels were known before
+the period began, so every prediction it makes in that period is out of sample.
 
-Dates decide everything: the test block is the latest dates, the training block ends before it
-with an embargo of `embargo_days` sessions (the label horizon) so that no training label is
-computed from a close inside the test block.
+Dates decide every split: walk-forward folds test on later blocks of dates than they train on,
+with an embargo of the label horizon between them, never on a random sample of rows.
 """
 
 import time
@@ -15,34 +15,58 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from sklearn.ensemble import RandomForestClassifier
-from sklearn.metrics import accuracy_score, roc_auc_score
+import sklearn
+from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
 
 from low_assets import calendar
+from low_assets.evaluation import bootstrap_intervals, score_predictions, walk_forward_folds
 from low_assets.schema import FEATURE_COLUMNS
 
 LABEL_HORIZON_DAYS = 1
+
+ESTIMATORS = {
+    "random_forest": RandomForestClassifier,
+    "hist_gradient_boosting": HistGradientBoostingClassifier,
+}
+
+
+def build_estimator(kind: str, params: dict):
+    """A fresh, unfitted estimator of `kind` with `params`; unknown kinds are named."""
+    if kind not in ESTIMATORS:
+        raise ValueError(f"estimator {kind!r} is not one of {', '.join(sorted(ESTIMATORS))}")
+    return ESTIMATORS[kind](**params)
 
 
 @dataclass
 class TrainedModel:
     """What `rf_model` stores: the fitted estimator and the facts needed to use it honestly."""
 
-    estimator: RandomForestClassifier
+    estimator: object
+    estimator_kind: str
+    params: dict
     feature_names: list[str]
     train_start: pd.Timestamp
     train_end: pd.Timestamp
-    test_start: pd.Timestamp
-    test_end: pd.Timestamp
-    metrics: dict[str, float]
+    train_rows: int
+    sklearn_version: str
     # Set by the IO manager when the artifact is read back; never part of the stored bytes.
     artifact_sha256: str | None = field(default=None, compare=False)
 
     @property
     def version(self) -> str:
         if self.artifact_sha256 is None:
-            raise ValueError("model version is known only once the artifact has been stored")
+            raise ValueError("a model's version is known only once its artifact is stored")
         return self.artifact_sha256[:16]
+
+
+@dataclass
+class TrainingReport:
+    """How the training procedure fared out of sample, fold by fold and overall."""
+
+    folds: pd.DataFrame
+    overall: dict[str, float]
+    out_of_sample: pd.DataFrame
+    training_seconds: float
 
 
 def add_next_day_labels(features: pd.DataFrame) -> pd.DataFrame:
@@ -66,89 +90,95 @@ def add_next_day_labels(features: pd.DataFrame) -> pd.DataFrame:
     return labelled.drop(columns="next_date")
 
 
-@dataclass(frozen=True)
-class DateSplit:
-    train_dates: pd.DatetimeIndex
-    test_dates: pd.DatetimeIndex
+def training_rows(features: pd.DataFrame, before: pd.Timestamp, window_days: int) -> pd.DataFrame:
+    """Labelled rows of the latest `window_days` sessions whose label was known before `before`:
+    the row's own date and its next session both fall before it."""
+    labelled = add_next_day_labels(features[features["trade_date"] < before])
+    labelled = labelled.dropna(subset=["label"])
+    window = labelled["trade_date"].drop_duplicates().sort_values().iloc[-window_days:]
+    return labelled[labelled["trade_date"].isin(window)].reset_index(drop=True)
 
 
-def split_by_date(
-    dates: pd.Series, test_fraction: float, embargo_days: int = LABEL_HORIZON_DAYS
-) -> DateSplit:
-    """Latest `test_fraction` of the distinct dates for testing; earlier ones, less an embargo,
-    for training."""
-    unique = pd.DatetimeIndex(dates.drop_duplicates().sort_values())
-    test_count = max(1, int(round(len(unique) * test_fraction)))
-    train_count = len(unique) - test_count - embargo_days
-    if train_count < 1:
-        raise ValueError(
-            f"{len(unique)} labelled dates are too few for a {test_fraction:.0%} test block "
-            f"and a {embargo_days}-day embargo"
-        )
-    return DateSplit(train_dates=unique[:train_count], test_dates=unique[-test_count:])
+def _fit(kind: str, params: dict, rows: pd.DataFrame):
+    estimator = build_estimator(kind, params)
+    estimator.fit(rows[FEATURE_COLUMNS].to_numpy(), rows["label"].to_numpy(dtype=int))
+    return estimator
 
 
-def evaluate(y_true: np.ndarray, probability: np.ndarray) -> dict[str, float]:
-    """Holdout metrics beside the always-up baseline on the same rows."""
-    both_classes = len(np.unique(y_true)) == 2
-    return {
-        "accuracy": float(accuracy_score(y_true, probability >= 0.5)),
-        "roc_auc": float(roc_auc_score(y_true, probability)) if both_classes else float("nan"),
-        "baseline_up_accuracy": float(np.mean(y_true == 1)),
-    }
+def _probability(estimator, rows: pd.DataFrame) -> np.ndarray:
+    if rows.empty:
+        return np.array([], dtype=float)
+    return estimator.predict_proba(rows[FEATURE_COLUMNS].to_numpy())[:, 1]
 
 
-def train_model(
-    features: pd.DataFrame,
+def train_with_walk_forward(
+    rows: pd.DataFrame,
     *,
-    train_window_days: int,
-    test_fraction: float,
-    estimator_params: dict,
-) -> TrainedModel:
-    """Fit on the training block of the latest `train_window_days` labelled dates and score the
-    test block. The returned estimator is the one scored: it has never seen a test row."""
-    labelled = add_next_day_labels(features).dropna(subset=["label"])
-    window_dates = labelled["trade_date"].drop_duplicates().sort_values().iloc[-train_window_days:]
-    labelled = labelled[labelled["trade_date"].isin(window_dates)]
-    split = split_by_date(labelled["trade_date"], test_fraction)
-    train = labelled[labelled["trade_date"].isin(split.train_dates)]
-    test = labelled[labelled["trade_date"].isin(split.test_dates)]
-
-    estimator = RandomForestClassifier(**estimator_params)
+    kind: str,
+    params: dict,
+    n_folds: int,
+    fold_days: int,
+    min_train_days: int,
+) -> tuple[TrainedModel, TrainingReport]:
+    """Score the procedure by walk-forward refits over `rows`, then fit the model on all of them."""
     started = time.perf_counter()
-    estimator.fit(train[FEATURE_COLUMNS].to_numpy(), train["label"].to_numpy(dtype=int))
-    training_seconds = time.perf_counter() - started
-    probability = estimator.predict_proba(test[FEATURE_COLUMNS].to_numpy())[:, 1]
+    folds = walk_forward_folds(
+        rows["trade_date"],
+        n_folds=n_folds,
+        fold_days=fold_days,
+        embargo_days=LABEL_HORIZON_DAYS,
+        min_train_days=min_train_days,
+    )
+    fold_rows, scored = [], []
+    for number, fold in enumerate(folds, start=1):
+        train = rows[rows["trade_date"].isin(fold.train_dates)]
+        test = rows[rows["trade_date"].isin(fold.test_dates)]
+        test = test.assign(probability=_probability(_fit(kind, params, train), test), fold=number)
+        scored.append(test)
+        fold_rows.append(
+            {
+                "fold": number,
+                "train_start": fold.train_dates[0],
+                "train_end": fold.train_dates[-1],
+                "test_start": fold.test_dates[0],
+                "test_end": fold.test_dates[-1],
+                **score_predictions(test),
+            }
+        )
+    out_of_sample = pd.concat(scored, ignore_index=True) if scored else pd.DataFrame()
+    overall = {"folds": float(len(folds))}
+    if scored:
+        overall.update(score_predictions(out_of_sample))
+        overall.update(bootstrap_intervals(out_of_sample))
 
-    metrics = evaluate(test["label"].to_numpy(dtype=int), probability)
-    metrics.update(
-        train_rows=float(len(train)),
-        test_rows=float(len(test)),
-        training_seconds=training_seconds,
-    )
-    return TrainedModel(
+    estimator = _fit(kind, params, rows)
+    model = TrainedModel(
         estimator=estimator,
+        estimator_kind=kind,
+        params=dict(params),
         feature_names=list(FEATURE_COLUMNS),
-        train_start=split.train_dates[0],
-        train_end=split.train_dates[-1],
-        test_start=split.test_dates[0],
-        test_end=split.test_dates[-1],
-        metrics=metrics,
+        train_start=rows["trade_date"].min(),
+        train_end=rows["trade_date"].max(),
+        train_rows=len(rows),
+        sklearn_version=sklearn.__version__,
     )
+    report = TrainingReport(
+        folds=pd.DataFrame(fold_rows),
+        overall=overall,
+        out_of_sample=out_of_sample,
+        training_seconds=time.perf_counter() - started,
+    )
+    return model, report
 
 
 def predict(model: TrainedModel, features: pd.DataFrame) -> pd.DataFrame:
     """ticker, trade_date, probability of a higher close next session, and the 0/1 call."""
     if list(model.feature_names) != list(FEATURE_COLUMNS):
         raise ValueError(
-            f"model was trained on features {model.feature_names}, "
-            f"but the features table has {FEATURE_COLUMNS}; retrain rf_model"
+            f"model {model.version} was trained on features {model.feature_names}, but the "
+            f"features table has {FEATURE_COLUMNS}; rematerialise rf_model"
         )
-    probability = (
-        model.estimator.predict_proba(features[FEATURE_COLUMNS].to_numpy())[:, 1]
-        if len(features)
-        else np.array([], dtype=float)
-    )
+    probability = _probability(model.estimator, features)
     return pd.DataFrame(
         {
             "ticker": features["ticker"].to_numpy(),

@@ -25,6 +25,25 @@ daily_partitions = dg.DailyPartitionsDefinition(
     start_date=PARTITIONS_START, timezone=MARKET_TZ, fmt="%Y-%m-%d"
 )
 
+# rf_model is retrained once a month: partition M is trained on rows whose labels were all known
+# before M began and makes every prediction dated in M. The current month's partition exists.
+MODEL_PARTITIONS_START = "2020-02-01"
+# Months of features a model partition reads: enough for 250 sessions of training rows.
+MODEL_LOOKBACK_MONTHS = 13
+
+model_partitions = dg.MonthlyPartitionsDefinition(
+    start_date=MODEL_PARTITIONS_START, timezone=MARKET_TZ, end_offset=1, fmt="%Y-%m-%d"
+)
+
+# Month M reads the features of the MODEL_LOOKBACK_MONTHS months before it, never M itself.
+model_training_window = dg.TimeWindowPartitionMapping(
+    start_offset=-MODEL_LOOKBACK_MONTHS, end_offset=-1, allow_nonexistent_upstream_partitions=True
+)
+
+# A prediction dated D uses the model partition of D's month; days before the first model
+# partition get no model and so no predictions.
+model_of_the_month = dg.TimeWindowPartitionMapping(allow_nonexistent_upstream_partitions=True)
+
 feature_lookback = dg.TimeWindowPartitionMapping(
     start_offset=-FEATURE_LOOKBACK_DAYS, allow_nonexistent_upstream_partitions=True
 )

@@ -16,9 +16,21 @@ from low_assets.io_managers import DayFilesIOManager, ModelIOManager, WarehouseI
 from low_assets.profiles import WAREHOUSE_SCHEMA
 from low_assets.resources import BarsSource, SampleBarsSource
 
-ALL_ASSETS = [raw_bars, stock_data, stock_splits, features, rf_model, predictions]
-# A forest small enough to train in a second on a few weeks of a few dozen tickers.
-SMALL_FOREST = {"n_estimators": 20, "max_depth": 4, "train_window_days": 30, "n_jobs": 1}
+HISTORY_ASSETS = [raw_bars, stock_data, stock_splits, features]
+ALL_ASSETS = [*HISTORY_ASSETS, rf_model, predictions]
+# A forest small enough to train in a second on a few weeks of a few dozen tickers, scored on
+# two walk-forward folds of ten sessions.
+SMALL_FOREST = {
+    "n_estimators": 20,
+    "max_depth": 4,
+    "min_samples_leaf": 5,
+    "max_samples": None,
+    "train_window_days": 60,
+    "n_jobs": 1,
+    "n_folds": 2,
+    "fold_days": 10,
+    "min_train_days": 10,
+}
 
 
 def local_resources(root: Path, bars_source: BarsSource | None = None) -> dict:
@@ -32,11 +44,8 @@ def local_resources(root: Path, bars_source: BarsSource | None = None) -> dict:
     }
 
 
-def run_config(tickers: list[str] | None = None, forest: dict | None = None) -> dict:
-    ops: dict = {"rf_model": {"config": forest or SMALL_FOREST}}
-    if tickers:
-        ops["stock_data"] = {"config": {"tickers": tickers}}
-    return {"ops": ops}
+def run_config(tickers: list[str] | None = None) -> dict:
+    return {"ops": {"stock_data": {"config": {"tickers": tickers}}} if tickers else {}}
 
 
 def materialize_range(
@@ -53,7 +62,7 @@ def materialize_range(
 ) -> dg.ExecuteInProcessResult:
     """One run over [first_day, last_day], as a single-run backfill does it."""
     return dg.materialize(
-        assets or ALL_ASSETS,
+        assets or HISTORY_ASSETS,
         selection=selection,
         resources=local_resources(root, bars_source),
         run_config=config or run_config(),
@@ -69,3 +78,38 @@ def materialize_range(
 def read_table(root: Path, table: str) -> pd.DataFrame:
     with duckdb.connect(str(root / "warehouse.duckdb"), read_only=True) as connection:
         return connection.execute(f"select * from {WAREHOUSE_SCHEMA}.{table}").df()
+
+
+def train_months(
+    root: Path,
+    months: list[str],
+    *,
+    forest: dict | None = None,
+    instance: dg.DagsterInstance | None = None,
+) -> list[dg.ExecuteInProcessResult]:
+    """One run per rf_model partition, as the train_model job's backfill does it."""
+    return [
+        dg.materialize(
+            ALL_ASSETS,
+            selection=["rf_model"],
+            partition_key=month,
+            resources=local_resources(root),
+            run_config={"ops": {"rf_model": {"config": forest or SMALL_FOREST}}},
+            instance=instance,
+        )
+        for month in months
+    ]
+
+
+def predict_range(
+    root: Path, first_day: str, last_day: str, *, instance: dg.DagsterInstance | None = None
+) -> dg.ExecuteInProcessResult:
+    return materialize_range(
+        root,
+        first_day,
+        last_day,
+        assets=ALL_ASSETS,
+        selection=["predictions"],
+        config={},
+        instance=instance,
+    )

@@ -1,7 +1,13 @@
 import numpy as np
 import pandas as pd
+import pytest
 
-from low_assets.modeling import add_next_day_labels, evaluate, split_by_date, train_model
+from low_assets.modeling import (
+    add_next_day_labels,
+    predict,
+    train_with_walk_forward,
+    training_rows,
+)
 from low_assets.schema import FEATURE_COLUMNS
 
 
@@ -52,47 +58,93 @@ def test_label_is_unknown_when_the_ticker_skips_the_next_session():
     assert labelled.loc[("ALL", pd.Timestamp("2021-01-15")), "label"] == 1.0
 
 
-def test_split_by_date_tests_on_the_latest_dates_after_an_embargo():
-    dates = pd.Series(pd.bdate_range("2021-03-01", periods=10)).repeat(3)
-
-    split = split_by_date(dates, test_fraction=0.3, embargo_days=1)
-
-    assert list(split.test_dates) == list(pd.bdate_range("2021-03-10", periods=3))
-    assert list(split.train_dates) == list(pd.bdate_range("2021-03-01", periods=6))
-    assert split.train_dates.max() < split.test_dates.min()
-
-
-def test_evaluate_reports_the_always_up_baseline_on_the_same_rows():
-    y = np.array([1, 1, 1, 0])
-    probability = np.array([0.9, 0.8, 0.4, 0.1])
-
-    metrics = evaluate(y, probability)
-
-    assert metrics["baseline_up_accuracy"] == 0.75
-    assert metrics["accuracy"] == 0.75
-    assert metrics["roc_auc"] == 1.0
-
-
-def test_training_never_sees_a_test_date_and_learns_a_planted_signal():
-    rng = np.random.default_rng(0)
-    dates = pd.bdate_range("2021-01-04", periods=60)
-    dates = dates[dates != pd.Timestamp("2021-01-18")]
-    rows = []
-    for ticker in [f"T{k}" for k in range(30)]:
-        for day in dates:
-            rows.append((ticker, day, rng.normal(0, 0.01)))
+def planted_market(days: int = 60, tickers: int = 30, seed: int = 0) -> pd.DataFrame:
+    """Random returns, with momentum_5d set to tomorrow's direction: a signal a model can learn."""
+    rng = np.random.default_rng(seed)
+    dates = [
+        d for d in pd.bdate_range("2021-01-04", periods=days) if d != pd.Timestamp("2021-01-18")
+    ]
+    rows = [(f"T{k}", day, rng.normal(0, 0.01)) for k in range(tickers) for day in dates]
     features = frame(rows)
-    # Plant a signal: momentum_5d tells tomorrow's direction exactly.
     labelled = add_next_day_labels(features)
     features["momentum_5d"] = np.sign(labelled["next_day_return"].fillna(0.0))
+    return features
 
-    model = train_model(
-        features,
-        train_window_days=100,
-        test_fraction=0.25,
-        estimator_params={"n_estimators": 20, "max_depth": 3, "random_state": 0},
+
+FOREST = {"n_estimators": 20, "max_depth": 3, "random_state": 0, "n_jobs": 1}
+
+
+def test_training_rows_hold_only_labels_known_before_the_month():
+    features = planted_market()
+    month = pd.Timestamp("2021-03-01")
+
+    rows = training_rows(features, before=month, window_days=250)
+
+    # The last row dated before March is Friday 2021-02-26; its label needs Monday's close.
+    assert rows["trade_date"].max() == pd.Timestamp("2021-02-25")
+    assert rows["label"].notna().all()
+    assert rows["trade_date"].nunique() == 38
+
+
+def test_walk_forward_scores_the_planted_signal_and_fits_on_every_row():
+    rows = training_rows(planted_market(), before=pd.Timestamp("2021-04-01"), window_days=250)
+
+    model, report = train_with_walk_forward(
+        rows, kind="random_forest", params=FOREST, n_folds=3, fold_days=10, min_train_days=10
     )
 
-    assert model.train_end < model.test_start
-    assert model.metrics["roc_auc"] > 0.95
-    assert model.metrics["test_rows"] == 30 * 14
+    assert len(report.folds) == 3
+    assert (report.folds["train_end"] < report.folds["test_start"]).all()
+    assert report.overall["roc_auc"] > 0.95
+    assert report.overall["rows"] == 30 * 30
+    assert model.train_start == rows["trade_date"].min()
+    assert model.train_end == rows["trade_date"].max()
+    assert model.train_rows == len(rows)
+
+
+def test_the_same_rows_and_seed_give_the_same_probabilities_to_the_last_digit():
+    rows = training_rows(planted_market(seed=3), before=pd.Timestamp("2021-04-01"), window_days=250)
+    params = {**FOREST, "max_samples": 0.5, "n_jobs": 2}
+    kwargs = dict(kind="random_forest", params=params, n_folds=0, fold_days=10, min_train_days=10)
+
+    first, _ = train_with_walk_forward(rows, **kwargs)
+    second, _ = train_with_walk_forward(rows, **kwargs)
+    for model in (first, second):
+        model.artifact_sha256 = "0" * 64
+
+    np.testing.assert_array_equal(
+        predict(first, rows)["probability"].to_numpy(),
+        predict(second, rows)["probability"].to_numpy(),
+    )
+
+
+def test_a_model_trained_on_other_features_is_refused():
+    rows = training_rows(planted_market(), before=pd.Timestamp("2021-04-01"), window_days=250)
+    model, _ = train_with_walk_forward(
+        rows, kind="random_forest", params=FOREST, n_folds=0, fold_days=10, min_train_days=10
+    )
+    model.artifact_sha256 = "ab" * 32
+    model.feature_names = [*model.feature_names[:-1], "volume_change_5d"]
+
+    with pytest.raises(ValueError, match="volume_change_5d.*rematerialise rf_model"):
+        predict(model, rows)
+
+
+def test_another_estimator_is_a_configuration_choice():
+    rows = training_rows(planted_market(), before=pd.Timestamp("2021-04-01"), window_days=250)
+
+    model, report = train_with_walk_forward(
+        rows,
+        kind="hist_gradient_boosting",
+        params={"max_iter": 30, "max_depth": 3, "random_state": 0},
+        n_folds=2,
+        fold_days=10,
+        min_train_days=10,
+    )
+
+    assert type(model.estimator).__name__ == "HistGradientBoostingClassifier"
+    assert report.overall["roc_auc"] > 0.95
+    with pytest.raises(ValueError, match="'xgboost' is not one of"):
+        train_with_walk_forward(
+            rows, kind="xgboost", params={}, n_folds=0, fold_days=10, min_train_days=10
+        )
