@@ -11,7 +11,9 @@ import time
 import dagster as dg
 import duckdb
 import pandas as pd
+from sklearn.metrics import roc_auc_score
 
+from low_assets.evaluation import daily_rank_ic
 from low_assets.partitions import PARTITIONS_START, model_partitions
 from low_assets.profiles import WAREHOUSE_SCHEMA, warehouse_path
 from low_assets.resources import sample_window
@@ -31,7 +33,7 @@ def run_pipeline(first_day: str, last_day: str) -> list[dg.ExecuteInProcessResul
     instance = dg.DagsterInstance.get()
     day_range = {RANGE_START_TAG: first_day, RANGE_END_TAG: last_day}
     results = [
-        defs.get_job_def("ingest_and_featurize").execute_in_process(
+        defs.resolve_job_def("ingest_and_featurize").execute_in_process(
             instance=instance, tags=day_range, run_config=QUIET_CONSOLE
         )
     ]
@@ -46,14 +48,14 @@ def run_pipeline(first_day: str, last_day: str) -> list[dg.ExecuteInProcessResul
         # walk-forward scoring, four more fits, is run for the latest month only.
         folds = {} if month == months[-1] else {"n_folds": 0}
         results.append(
-            defs.get_job_def("train_model").execute_in_process(
+            defs.resolve_job_def("train_model").execute_in_process(
                 instance=instance,
                 partition_key=month,
                 run_config={**QUIET_CONSOLE, "ops": {"rf_model": {"config": folds}}},
             )
         )
     results.append(
-        defs.get_job_def("predict").execute_in_process(
+        defs.resolve_job_def("predict").execute_in_process(
             instance=instance, tags=day_range, run_config=QUIET_CONSOLE
         )
     )
@@ -63,6 +65,24 @@ def run_pipeline(first_day: str, last_day: str) -> list[dg.ExecuteInProcessResul
 def _metric(value: dict, key: str) -> str:
     number = value.get(key)
     return "n/a" if number is None else f"{number:.4f}"
+
+
+def live_record(outcomes: pd.DataFrame) -> str:
+    """How every point-in-time call in the warehouse fared, beside always-up."""
+    if outcomes.empty:
+        return "prediction_outcomes: no scored calls yet"
+    y = outcomes["actual_up"].astype(int).to_numpy()
+    ic = daily_rank_ic(outcomes.rename(columns={"actual_return": "next_day_return"}))
+    return "\n".join(
+        [
+            f"point-in-time calls scored against the next session "
+            f"({outcomes['trade_date'].min().date()}..{outcomes['trade_date'].max().date()}, "
+            f"{len(outcomes)} calls):",
+            f"  hit rate  {outcomes['correct'].mean():.4f}   always up: {y.mean():.4f}",
+            f"  ROC AUC   {roc_auc_score(y, outcomes['probability']):.4f}   "
+            f"rank IC {ic.mean():.4f} (mean/std {ic.mean() / ic.std():.3f})",
+        ]
+    )
 
 
 def summary(results: list[dg.ExecuteInProcessResult], seconds: float, last_day: str) -> str:
@@ -76,6 +96,10 @@ def summary(results: list[dg.ExecuteInProcessResult], seconds: float, last_day: 
         prediction_count = connection.execute(
             f"select count(*) from {WAREHOUSE_SCHEMA}.predictions"
         ).fetchone()[0]
+        outcomes = connection.execute(
+            f"select trade_date, ticker, probability, actual_return, actual_up, correct "
+            f"from {WAREHOUSE_SCHEMA}.prediction_outcomes"
+        ).df()
         calls = connection.execute(
             f"select ticker, probability from {WAREHOUSE_SCHEMA}.predictions "
             "where trade_date = ? order by probability desc, ticker",
@@ -88,6 +112,7 @@ def summary(results: list[dg.ExecuteInProcessResult], seconds: float, last_day: 
         )
 
     failed = [result.dagster_run.job_name for result in results if not result.success]
+    live = live_record(outcomes)
     return "\n".join(
         [
             f"{len(results)} runs in {seconds:.0f} s"
@@ -109,6 +134,7 @@ def summary(results: list[dg.ExecuteInProcessResult], seconds: float, last_day: 
             f"  rank IC   {_metric(value, 'rank_ic_mean')} "
             f"[90% CI {_metric(value, 'rank_ic_low')}, {_metric(value, 'rank_ic_high')}]"
             f"   yesterday's return: {_metric(value, 'baseline_yesterday_rank_ic_mean')}",
+            live,
             f"Most likely winners on {last_day} (probability of a higher next close):",
             ranked(calls.head(10)),
             f"Most likely losers on {last_day}:",

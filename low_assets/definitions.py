@@ -3,6 +3,7 @@
 import dagster as dg
 
 from low_assets.assets.features import features
+from low_assets.assets.prediction_outcomes import prediction_outcomes
 from low_assets.assets.predictions import predictions
 from low_assets.assets.predictions_export import predictions_export
 from low_assets.assets.raw_bars import raw_bars
@@ -28,6 +29,7 @@ defs = dg.Definitions(
         rf_model,
         predictions,
         predictions_export,
+        prediction_outcomes,
     ],
     jobs=[ingest_job, ingest_and_featurize_job, train_model_job, predict_job],
     schedules=[daily_ingest_schedule],

@@ -11,6 +11,8 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import accuracy_score, log_loss, roc_auc_score
 
+from low_assets import calendar
+
 BOOTSTRAP_SAMPLES = 200
 
 
@@ -111,3 +113,68 @@ def bootstrap_intervals(
         "rank_ic_low": float(np.nanpercentile(ics, tail)),
         "rank_ic_high": float(np.nanpercentile(ics, 100 - tail)),
     }
+
+
+def join_outcomes(predictions: pd.DataFrame, features: pd.DataFrame) -> pd.DataFrame:
+    """Each out-of-sample prediction with what its ticker did over the next session.
+
+    predictions: trade_date, ticker, probability, prediction, model_version, in_sample.
+    features: ticker, trade_date, return_lag1 for the prediction days and the sessions after.
+    Rows whose next session has no features yet (not traded, or not stored yet) are left out.
+    """
+    calls = predictions[~predictions["in_sample"].astype(bool)]
+    if calls.empty:
+        return calls.assign(
+            next_trade_date=pd.Series(dtype="datetime64[ns]"),
+            return_lag1=pd.Series(dtype=float),
+            actual_return=pd.Series(dtype=float),
+        )
+    days = calls["trade_date"].drop_duplicates().sort_values()
+    sessions = calendar.trading_days(days.iloc[0], days.iloc[-1] + pd.Timedelta(days=10))
+    next_session = pd.Series(
+        sessions[np.searchsorted(sessions, days.to_numpy(), side="right")], index=days.to_numpy()
+    )
+    returns = features[["ticker", "trade_date", "return_lag1"]]
+    joined = calls.assign(next_trade_date=calls["trade_date"].map(next_session))
+    joined = joined.merge(returns, on=["ticker", "trade_date"], how="left")
+    joined = joined.merge(
+        returns.rename(columns={"trade_date": "next_trade_date", "return_lag1": "actual_return"}),
+        on=["ticker", "next_trade_date"],
+        how="inner",
+    )
+    joined["actual_up"] = joined["actual_return"] > 0
+    joined["correct"] = joined["prediction"].astype(bool) == joined["actual_up"]
+    return joined
+
+
+def rolling_scorecard(outcomes: pd.DataFrame, window: int) -> pd.DataFrame:
+    """Per date, the hit rate, ROC AUC and mean rank IC of the `window` sessions ending there,
+    beside always-up and yesterday's-direction hit rates on the same rows."""
+    dates = np.sort(outcomes["trade_date"].unique())
+    rows = []
+    for end in range(len(dates)):
+        span = dates[max(0, end - window + 1) : end + 1]
+        part = outcomes[outcomes["trade_date"].isin(span)]
+        y = part["actual_up"].to_numpy(dtype=int)
+        yesterday_up = part["return_lag1"].to_numpy(dtype=float) > 0
+        rows.append(
+            {
+                "trade_date": dates[end],
+                "sessions": len(span),
+                "rows": len(part),
+                "hit_rate": float(part["correct"].mean()),
+                "always_up_hit_rate": float(y.mean()),
+                "yesterday_hit_rate": float(np.mean(yesterday_up == y.astype(bool))),
+                "roc_auc": _auc(y, part["probability"].to_numpy(dtype=float)),
+                "rank_ic": float(
+                    daily_rank_ic(part.rename(columns={"actual_return": "next_day_return"})).mean()
+                ),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def sessions_behind_always_up(scorecard: pd.DataFrame) -> int:
+    """How many of the latest sessions in a row the model's rolling hit rate trailed always-up."""
+    behind = (scorecard["hit_rate"] < scorecard["always_up_hit_rate"]).to_numpy()[::-1]
+    return int(np.argmin(behind)) if not behind.all() else len(behind)

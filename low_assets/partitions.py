@@ -44,6 +44,19 @@ model_training_window = dg.TimeWindowPartitionMapping(
 # partition get no model and so no predictions.
 model_of_the_month = dg.TimeWindowPartitionMapping(allow_nonexistent_upstream_partitions=True)
 
+# prediction_outcomes of day D reads the calls of the 40 days up to D (for its rolling view) and
+# features up to 5 days past D, which always hold D's next session.
+SCORECARD_LOOKBACK_DAYS = 40
+NEXT_SESSION_MAX_DAYS = 5
+scorecard_lookback = dg.TimeWindowPartitionMapping(
+    start_offset=-SCORECARD_LOOKBACK_DAYS, allow_nonexistent_upstream_partitions=True
+)
+through_next_session = dg.TimeWindowPartitionMapping(
+    start_offset=-SCORECARD_LOOKBACK_DAYS,
+    end_offset=NEXT_SESSION_MAX_DAYS,
+    allow_nonexistent_upstream_partitions=True,
+)
+
 feature_lookback = dg.TimeWindowPartitionMapping(
     start_offset=-FEATURE_LOOKBACK_DAYS, allow_nonexistent_upstream_partitions=True
 )

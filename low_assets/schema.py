@@ -80,6 +80,21 @@ PREDICTIONS = {
 }
 
 
+# One row per out-of-sample prediction whose next session has happened: what followed the call.
+PREDICTION_OUTCOMES = {
+    "trade_date": "datetime64[ns]",
+    "ticker": "string",
+    "probability": "float64",
+    "prediction": "int64",
+    "model_version": "string",
+    "return_lag1": "float64",
+    "next_trade_date": "datetime64[ns]",
+    "actual_return": "float64",
+    "actual_up": "bool",
+    "correct": "bool",
+}
+
+
 class SchemaError(ValueError):
     """A frame is missing a column its schema requires."""
 

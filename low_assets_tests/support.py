@@ -7,6 +7,7 @@ import duckdb
 import pandas as pd
 
 from low_assets.assets.features import features
+from low_assets.assets.prediction_outcomes import prediction_outcomes
 from low_assets.assets.predictions import predictions
 from low_assets.assets.raw_bars import raw_bars
 from low_assets.assets.rf_model import rf_model
@@ -17,7 +18,7 @@ from low_assets.profiles import WAREHOUSE_SCHEMA
 from low_assets.resources import BarsSource, SampleBarsSource
 
 HISTORY_ASSETS = [raw_bars, stock_data, stock_splits, features]
-ALL_ASSETS = [*HISTORY_ASSETS, rf_model, predictions]
+ALL_ASSETS = [*HISTORY_ASSETS, rf_model, predictions, prediction_outcomes]
 # A forest small enough to train in a second on a few weeks of a few dozen tickers, scored on
 # two walk-forward folds of ten sessions.
 SMALL_FOREST = {
@@ -109,7 +110,7 @@ def predict_range(
         first_day,
         last_day,
         assets=ALL_ASSETS,
-        selection=["predictions"],
+        selection=["predictions", "prediction_outcomes"],
         config={},
         instance=instance,
     )

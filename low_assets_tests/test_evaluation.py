@@ -5,7 +5,10 @@ import pytest
 from low_assets.evaluation import (
     bootstrap_intervals,
     daily_rank_ic,
+    join_outcomes,
+    rolling_scorecard,
     score_predictions,
+    sessions_behind_always_up,
     walk_forward_folds,
 )
 
@@ -106,3 +109,60 @@ def test_bootstrap_interval_brackets_the_point_estimate_and_is_reproducible():
     assert first == again
     assert first["roc_auc_low"] < point["roc_auc"] < first["roc_auc_high"]
     assert first["rank_ic_low"] < point["rank_ic_mean"] < first["rank_ic_high"]
+
+
+def test_outcomes_join_the_next_session_across_a_weekend_and_a_holiday():
+    # Friday 2020-02-14 is followed by Tuesday 2020-02-18 (Presidents' Day); Tuesday by Wednesday.
+    calls = pd.DataFrame(
+        {
+            "trade_date": pd.to_datetime(["2020-02-14", "2020-02-14", "2020-02-18"]),
+            "ticker": ["A", "B", "A"],
+            "probability": [0.6, 0.4, 0.7],
+            "prediction": [1, 0, 1],
+            "model_version": "v1",
+            "in_sample": [False, False, True],
+        }
+    )
+    returns = pd.DataFrame(
+        {
+            "ticker": ["A", "B", "A", "B", "A"],
+            "trade_date": pd.to_datetime(
+                ["2020-02-14", "2020-02-14", "2020-02-18", "2020-02-18", "2020-02-19"]
+            ),
+            "return_lag1": [0.01, -0.02, -0.03, 0.04, 0.05],
+        }
+    )
+
+    outcomes = join_outcomes(calls, returns).set_index("ticker")
+
+    # The in-sample call of the 18th is not scored.
+    assert list(outcomes.index) == ["A", "B"]
+    assert (outcomes["next_trade_date"] == pd.Timestamp("2020-02-18")).all()
+    assert outcomes.loc["A", "actual_return"] == -0.03
+    assert not outcomes.loc["A", "correct"]  # called up, went down
+    assert outcomes.loc["B", "actual_return"] == 0.04
+    assert not outcomes.loc["B", "correct"]  # called down, went up
+    assert outcomes.loc["A", "return_lag1"] == 0.01
+
+
+def test_rolling_scorecard_counts_sessions_behind_always_up():
+    days = pd.bdate_range("2021-03-01", periods=4)
+    # Every day both tickers rise; the model calls one of them down on the last three days.
+    outcomes = pd.DataFrame(
+        {
+            "trade_date": np.repeat(days, 2),
+            "ticker": ["A", "B"] * 4,
+            "probability": [0.9, 0.8, 0.9, 0.2, 0.9, 0.2, 0.9, 0.2],
+            "actual_return": [0.01, 0.02] * 4,
+            "return_lag1": [0.01] * 8,
+        }
+    )
+    outcomes["actual_up"] = outcomes["actual_return"] > 0
+    outcomes["correct"] = (outcomes["probability"] >= 0.5) == outcomes["actual_up"]
+
+    card = rolling_scorecard(outcomes, window=2)
+
+    assert card["hit_rate"].tolist() == [1.0, 0.75, 0.5, 0.5]
+    assert card["always_up_hit_rate"].tolist() == [1.0] * 4
+    assert card["sessions"].tolist() == [1, 2, 2, 2]
+    assert sessions_behind_always_up(card) == 3

@@ -142,3 +142,24 @@ def test_the_model_card_carries_provenance_walk_forward_metrics_and_pictures(pip
         prefix = "data:image/png;base64,"
         encoded = card[picture].split(prefix, 1)[1].rstrip(")")
         assert base64.b64decode(encoded)[:8] == b"\x89PNG\r\n\x1a\n", picture
+
+
+def test_outcomes_score_each_call_against_its_next_session(pipeline):
+    root, *_, calls = pipeline
+    outcomes = read_table(root, "prediction_outcomes")
+    features = read_table(root, "features").set_index(["ticker", "trade_date"])
+
+    # Every call but those of the last stored session has an outcome.
+    assert len(outcomes) == len(read_table(root, "predictions")) - 9
+    friday = outcomes[outcomes["trade_date"] == pd.Timestamp("2020-02-14")]
+    assert len(friday) == 9
+    assert (friday["next_trade_date"] == pd.Timestamp("2020-02-18")).all()
+    for row in friday.itertuples():
+        expected = features.loc[(row.ticker, pd.Timestamp("2020-02-18")), "return_lag1"]
+        assert row.actual_return == expected
+        assert row.correct == ((row.prediction == 1) == (expected > 0))
+    scorecard = calls.asset_materializations_for_node("prediction_outcomes")[-1].metadata
+    # The rolling view ends on 2020-03-09, the last day with an outcome: 20 sessions from 02-10.
+    last_twenty = outcomes[outcomes["trade_date"] >= pd.Timestamp("2020-02-10")]
+    assert last_twenty["trade_date"].nunique() == 20
+    assert scorecard["hit_rate_20d"].value == pytest.approx(last_twenty["correct"].mean(), abs=1e-6)

@@ -97,12 +97,15 @@ def rf_model(
         min_train_days=config.min_train_days,
     )
     overall = report.overall
+    scored = (
+        f"walk-forward over {overall['folds']:.0f} folds: AUC {overall['roc_auc']:.4f}, "
+        f"accuracy {overall['accuracy']:.4f} (always up {overall['baseline_up_accuracy']:.4f})"
+        if overall["folds"]
+        else "not scored (n_folds=0)"
+    )
     context.log.info(
         f"{context.partition_key}: {len(rows)} rows {model.train_start.date()}.."
-        f"{model.train_end.date()}; walk-forward AUC {overall.get('roc_auc', float('nan')):.4f}, "
-        f"accuracy {overall.get('accuracy', float('nan')):.4f} "
-        f"(always up {overall.get('baseline_up_accuracy', float('nan')):.4f}) "
-        f"in {report.training_seconds:.1f} s"
+        f"{model.train_end.date()}; {scored}; {report.training_seconds:.1f} s"
     )
     return dg.Output(model, metadata=_model_card(config, model, report))
 
