@@ -23,3 +23,38 @@ def test_a_model_artifact_changed_after_training_is_refused(tmp_path):
     path.write_bytes(path.read_bytes() + b"\x00")
     with pytest.raises(ArtifactIntegrityError, match="refusing to load"):
         manager.load_input(dg.build_input_context(asset_key=key))
+
+
+def test_an_artifact_swapped_together_with_its_digest_file_is_refused_by_the_event_log(tmp_path):
+    @dg.asset(io_manager_key="model_io_manager")
+    def model():
+        return Artifact(1)
+
+    @dg.asset
+    def uses_model(model) -> None:
+        assert model.value == 1
+
+    resources = {"model_io_manager": ModelIOManager(base_dir=str(tmp_path))}
+    instance = dg.DagsterInstance.ephemeral()
+    dg.materialize([model], resources=resources, instance=instance)
+    path = tmp_path / "model" / "model.joblib"
+
+    forged = tmp_path / "forged"
+    ModelIOManager(base_dir=str(forged)).handle_output(
+        dg.build_output_context(asset_key=dg.AssetKey("model")), Artifact(2)
+    )
+    path.write_bytes((forged / "model" / "model.joblib").read_bytes())
+    path.with_suffix(".sha256").write_bytes((forged / "model" / "model.sha256").read_bytes())
+
+    result = dg.materialize(
+        [model, uses_model],
+        selection=["uses_model"],
+        resources=resources,
+        instance=instance,
+        raise_on_error=False,
+    )
+
+    assert not result.success
+    cause = result.get_step_failure_events()[0].step_failure_data.error.cause
+    assert cause.cls_name == "ArtifactIntegrityError"
+    assert "refusing to load" in cause.message
