@@ -9,6 +9,7 @@ vw, n, t with t in Unix milliseconds), so the assets downstream never know which
 """
 
 import gzip
+import io
 import json
 import re
 import threading
@@ -23,6 +24,7 @@ import certifi
 import dagster as dg
 import pandas as pd
 import urllib3
+from google.cloud import storage
 from polygon import RESTClient
 from polygon.exceptions import BadResponse
 from pydantic import Field
@@ -287,12 +289,36 @@ class LocalFolder:
         return (self.root / name).open("rb")
 
 
-def open_folder(location: str) -> LocalFolder:
-    """The file store behind a flat-files location."""
+class BucketFolder:
+    """Objects below `gs://<bucket>/<prefix>/`, named by their path below the prefix, with the
+    same three methods as LocalFolder. Credentials are the environment's (ADC)."""
+
+    def __init__(self, location: str, client: "storage.Client | None" = None):
+        bucket, _, prefix = location.removeprefix("gs://").partition("/")
+        self.client = client or storage.Client()
+        self.bucket_name = bucket
+        self.prefix = prefix.strip("/")
+
+    def _object(self, name: str) -> str:
+        return f"{self.prefix}/{name}" if self.prefix else name
+
+    def names(self) -> list[str]:
+        start = f"{self.prefix}/" if self.prefix else ""
+        blobs = self.client.list_blobs(self.bucket_name, prefix=start)
+        return sorted(blob.name[len(start) :] for blob in blobs if ".csv" in blob.name)
+
+    def exists(self, name: str) -> bool:
+        return self.client.bucket(self.bucket_name).blob(self._object(name)).exists()
+
+    def open(self, name: str) -> IO[bytes]:
+        blob = self.client.bucket(self.bucket_name).blob(self._object(name))
+        return io.BytesIO(blob.download_as_bytes())
+
+
+def open_folder(location: str) -> "LocalFolder | BucketFolder":
+    """The file store behind a flat-files location: a local folder or a `gs://` prefix."""
     if location.startswith("gs://"):
-        # Only local folders are read so far; a bucket prefix needs a reader offering names(),
-        # exists() and open() over Cloud Storage before it can be configured here.
-        raise ValueError(f"flat files at {location}: gs:// locations are not supported yet")
+        return BucketFolder(location)
     return LocalFolder(location)
 
 
@@ -306,12 +332,14 @@ class FlatFilesBarsSource(BarsSource):
     split_to) in the same folder.
     """
 
-    folder: str = Field(description="Folder holding the day files (LOW_ASSETS_FLAT_FILES).")
+    folder: str = Field(
+        description="Folder or gs://bucket/prefix holding the day files (LOW_ASSETS_FLAT_FILES)."
+    )
 
     def describe(self) -> str:
         return f"Polygon flat files in {self.folder}"
 
-    def _store(self) -> LocalFolder:
+    def _store(self) -> "LocalFolder | BucketFolder":
         return open_folder(self.folder)
 
     def available_days(self) -> list[pd.Timestamp]:

@@ -1,10 +1,18 @@
 import os
+import socket
 import time
 
+import google.auth
 import pytest
+from gcp_storage_emulator.server import create_server
+from google.auth.credentials import AnonymousCredentials
+from google.cloud import storage
 
 from low_assets.resources import PolygonBarsSource
 from low_assets_tests.polygon_server import FakePolygon
+
+GCS_BUCKET = "low-assets-test"
+GCS_PROJECT = "low-assets-test-project"
 
 # Not a real key: the tests look for it in logs, metadata and the event log.
 FAKE_POLYGON_KEY = "test-key-7f3c9a1e5b2d"
@@ -52,3 +60,27 @@ def host_timezone():
     else:
         os.environ["TZ"] = before
     time.tzset()
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def gcs(monkeypatch):
+    """An in-memory GCS emulator on 127.0.0.1 with one bucket; the clients reach it through
+    STORAGE_EMULATOR_HOST, and only the credential lookup is answered locally."""
+    port = free_port()
+    server = create_server("127.0.0.1", port, in_memory=True, default_bucket=GCS_BUCKET)
+    server.start()
+    monkeypatch.setenv("STORAGE_EMULATOR_HOST", f"http://127.0.0.1:{port}")
+    monkeypatch.delenv("GOOGLE_APPLICATION_CREDENTIALS", raising=False)
+    monkeypatch.setattr(
+        google.auth, "default", lambda *_, **__: (AnonymousCredentials(), GCS_PROJECT)
+    )
+    try:
+        yield storage.Client(project=GCS_PROJECT)
+    finally:
+        server.stop()

@@ -1,16 +1,12 @@
 """The gcp profile's object IO against a GCS emulator on 127.0.0.1: every byte crosses HTTP."""
 
 import io
-import socket
 import types
 
 import dagster as dg
-import google.auth
 import pandas as pd
 import pytest
 from dagster_gcp import GCSResource
-from gcp_storage_emulator.server import create_server
-from google.auth.credentials import AnonymousCredentials
 from google.cloud import storage
 
 from low_assets import schema
@@ -18,31 +14,10 @@ from low_assets.assets.predictions_export import predictions_export
 from low_assets.io_managers import ArtifactIntegrityError, GCSDayFilesIOManager, GCSModelIOManager
 from low_assets.partitions import daily_partitions
 from low_assets.storage import GCSExportStore, LocalExportStore
+from low_assets_tests.conftest import GCS_BUCKET, GCS_PROJECT
 
-BUCKET = "low-assets-test"
-PROJECT = "low-assets-test-project"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@pytest.fixture
-def gcs(monkeypatch):
-    """An in-memory GCS emulator with one bucket; the clients reach it through
-    STORAGE_EMULATOR_HOST, and only the credential lookup is answered locally."""
-    port = free_port()
-    server = create_server("127.0.0.1", port, in_memory=True, default_bucket=BUCKET)
-    server.start()
-    monkeypatch.setenv("STORAGE_EMULATOR_HOST", f"http://127.0.0.1:{port}")
-    monkeypatch.delenv("GOOGLE_APPLICATION_CREDENTIALS", raising=False)
-    monkeypatch.setattr(google.auth, "default", lambda *_, **__: (AnonymousCredentials(), PROJECT))
-    try:
-        yield storage.Client(project=PROJECT)
-    finally:
-        server.stop()
+BUCKET = GCS_BUCKET
+PROJECT = GCS_PROJECT
 
 
 def object_names(client: storage.Client) -> list[str]:

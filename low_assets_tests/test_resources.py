@@ -6,7 +6,7 @@ import pytest
 
 from low_assets import profiles, schema
 from low_assets.resources import BarsUnavailableError, FlatFilesBarsSource
-from low_assets_tests.conftest import FAKE_POLYGON_KEY
+from low_assets_tests.conftest import FAKE_POLYGON_KEY, GCS_BUCKET
 from low_assets_tests.polygon_server import HttpError, Stall, grouped_bar
 
 OPEN_DAY = "2024-07-03"
@@ -298,8 +298,31 @@ def test_flat_files_without_a_folder_name_the_missing_variable(monkeypatch):
         profiles.bars_source()
 
 
-def test_a_bucket_prefix_is_refused_with_a_clear_message():
-    source = FlatFilesBarsSource(folder="gs://some-bucket/day_aggs_v1")
+def test_flat_files_under_a_bucket_prefix_are_read_over_the_gcs_protocol(gcs, tmp_path):
+    # The same files as on disk, uploaded to the emulator: Polygon's nested layout, a flat day,
+    # splits.csv and an unrelated object outside the prefix.
+    start = window_start_nanos(OPEN_DAY)
+    local = tmp_path / "day_aggs_v1"
+    write_day_file(local, OPEN_DAY, [f"AAA,1500.5,10.0,10.5,11.0,9.5,{start},12"])
+    write_day_file(local, "2024-07-05", [], nested=False, gz=False)
+    (local / "splits.csv").write_text(
+        "ticker,execution_date,split_from,split_to\nAAA,2024-07-05,1,4\n"
+    )
+    bucket = gcs.bucket(GCS_BUCKET)
+    for path in local.rglob("*.csv*"):
+        bucket.blob(
+            f"polygon/day_aggs_v1/{path.relative_to(local).as_posix()}"
+        ).upload_from_filename(str(path))
+    bucket.blob("elsewhere/2024-07-08.csv").upload_from_string(FLAT_HEADER)
 
-    with pytest.raises(ValueError, match="gs:// locations are not supported yet"):
-        source.fetch_grouped_daily(pd.Timestamp(OPEN_DAY))
+    source = FlatFilesBarsSource(folder=f"gs://{GCS_BUCKET}/polygon/day_aggs_v1")
+
+    assert source.available_days() == [pd.Timestamp(OPEN_DAY), pd.Timestamp("2024-07-05")]
+    bars = source.fetch_grouped_daily(pd.Timestamp(OPEN_DAY))
+    assert list(bars["T"]) == ["AAA"] and bars["v"].iloc[0] == 1500.5
+    assert bars["t"].iloc[0] == start // 1_000_000
+    assert source.fetch_grouped_daily(pd.Timestamp("2024-07-05")).empty
+    splits = source.fetch_splits(pd.Timestamp("2024-01-01"))
+    assert list(splits["ticker"]) == ["AAA"] and splits["split_to"].iloc[0] == 4.0
+    with pytest.raises(BarsUnavailableError, match="flat file for 2024-07-08"):
+        source.fetch_grouped_daily(pd.Timestamp("2024-07-08"))
