@@ -11,19 +11,26 @@ from collections.abc import Sequence
 import dagster as dg
 
 
-def follow_each_partition(ignoring: Sequence[str] = ()) -> dg.AutomationCondition:
+def follow_each_partition(
+    ignoring: Sequence[str] = (), wait_for_every_input: bool = False
+) -> dg.AutomationCondition:
     """Run a partition once any input partition it reads has been updated.
 
     Updates of the assets named in `ignoring` do not trigger a run: they are inputs of every
     partition (split records, the model), so an update would recompute the whole history.
+    With `wait_for_every_input`, a partition also waits until every input partition it reads
+    exists; leave it off for a lookback that spans weekends and holidays, which ingestion never
+    materialises.
     """
-    ignored = dg.AssetSelection.assets(*ignoring)
     inputs_updated = dg.AutomationCondition.any_deps_updated()
     if ignoring:
-        inputs_updated = inputs_updated.ignore(ignored)
-    return (
+        inputs_updated = inputs_updated.ignore(dg.AssetSelection.assets(*ignoring))
+    condition = (
         inputs_updated.since_last_handled()
         & ~dg.AutomationCondition.any_deps_in_progress()
         & ~dg.AutomationCondition.in_progress()
         & dg.AutomationCondition.all_deps_blocking_checks_passed()
-    ).with_label("follow_each_partition")
+    )
+    if wait_for_every_input:
+        condition = condition & ~dg.AutomationCondition.any_deps_missing()
+    return condition.with_label("follow_each_partition")

@@ -426,7 +426,8 @@ _DESCRIPTIONS = {
     MOVES: "No close-to-close move beyond the configured size that a split does not explain, "
     "judged on the bars the features were computed from.",
     PROBABILITY: "Every probability lies within [0, 1].",
-    ONE_PER_FEATURE_ROW: "One prediction for each ticker with features that day, and no other.",
+    ONE_PER_FEATURE_ROW: "One prediction for each ticker with features that day (on days whose "
+    "month has a model), and no other.",
     MODEL_VERSION: "Every prediction names the model version that made it.",
 }
 
@@ -539,28 +540,47 @@ def stored_day_row_counts(
     return counts
 
 
+def _latest_model_materialization(context: dg.AssetCheckExecutionContext):
+    """The rf_model materialisation to score: the month this run trained, else the newest."""
+    month = context.run.tags.get("dagster/partition")
+    records = context.instance.fetch_materializations(
+        dg.AssetRecordsFilter(
+            asset_key=dg.AssetKey("rf_model"), asset_partitions=[month] if month else None
+        ),
+        limit=1,
+    ).records
+    return records[0] if records else None
+
+
 @dg.asset_check(
     asset="rf_model",
     blocking=False,
-    description="Holdout accuracy beats always predicting up and ROC AUC beats 0.5 "
-    "(read from rf_model's latest materialisation).",
+    description="Walk-forward accuracy beats always predicting up and ROC AUC beats 0.5, read "
+    "from the metadata of the rf_model partition trained in the same run (else the newest).",
 )
 def rf_model_beats_baseline(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
-    event = context.instance.get_latest_materialization_event(dg.AssetKey("rf_model"))
-    materialization = event.asset_materialization if event else None
-    if materialization is None:
+    record = _latest_model_materialization(context)
+    if record is None:
         return dg.AssetCheckResult(
             passed=False,
             severity=dg.AssetCheckSeverity.WARN,
-            description="rf_model has never been materialised; nothing to score",
+            description="rf_model has no materialisation to score",
         )
-    metrics = {key: value.value for key, value in materialization.metadata.items()}
+    stored = record.asset_materialization
+    metrics = {key: value.value for key, value in stored.metadata.items()}
+    missing = [k for k in ("accuracy", "baseline_up_accuracy", "roc_auc") if k not in metrics]
+    if missing:
+        return dg.AssetCheckResult(
+            passed=False,
+            severity=dg.AssetCheckSeverity.WARN,
+            description=f"rf_model {stored.partition or ''} metadata lacks {', '.join(missing)}",
+        )
     finding = check_model_beats_baseline(metrics)
     return dg.AssetCheckResult(
         passed=finding.passed,
         severity=dg.AssetCheckSeverity.WARN,
-        description=finding.description,
-        metadata={**finding.metadata, "model_run_id": event.run_id},
+        description=f"rf_model {stored.partition or ''}: {finding.description}",
+        metadata={**finding.metadata, "model_partition": stored.partition or "none"},
     )
 
 

@@ -10,6 +10,8 @@ from low_assets.assets.raw_bars import raw_bars
 from low_assets.assets.rf_model import rf_model
 from low_assets.assets.stock_data import stock_data
 from low_assets.assets.stock_splits import stock_splits
+from low_assets.checks import rf_model_beats_baseline, stock_splits_valid
+from low_assets.freshness import build_freshness_checks
 from low_assets.jobs import (
     ingest_and_featurize_job,
     ingest_job,
@@ -17,8 +19,12 @@ from low_assets.jobs import (
     train_model_job,
 )
 from low_assets.profiles import resources_for_profile
-from low_assets.schedules import daily_ingest_schedule
-from low_assets.sensors import new_trading_day_sensor
+from low_assets.schedules import daily_ingest_schedule, retrain_rf_model_schedule
+from low_assets.sensors import (
+    daily_chain_automation_sensor,
+    new_trading_day_sensor,
+    trading_day_freshness_sensor,
+)
 
 defs = dg.Definitions(
     assets=[
@@ -32,8 +38,9 @@ defs = dg.Definitions(
         prediction_outcomes,
     ],
     jobs=[ingest_job, ingest_and_featurize_job, train_model_job, predict_job],
-    schedules=[daily_ingest_schedule],
-    sensors=[new_trading_day_sensor],
+    asset_checks=[rf_model_beats_baseline, stock_splits_valid, build_freshness_checks()],
+    schedules=[daily_ingest_schedule, retrain_rf_model_schedule],
+    sensors=[new_trading_day_sensor, daily_chain_automation_sensor, trading_day_freshness_sensor],
     resources=resources_for_profile(),
     executor=dg.in_process_executor,
 )

@@ -124,10 +124,15 @@ def build_freshness_checks(deadlines: dict[str, dt.time] = DEFAULT_DEADLINES_UTC
             )
             for asset, time in deadlines.items()
         ],
+        # A job of one asset runs that asset's freshness check only.
+        can_subset=True,
     )
     def trading_day_freshness(context: dg.AssetCheckExecutionContext):
         now = _now()
+        selected = {key.asset_key.to_user_string() for key in context.selected_asset_check_keys}
         for asset, deadline in deadlines.items():
+            if asset not in selected:
+                continue
             result = evaluate_freshness(asset, now, deadline, stored_at(context.instance, asset))
             yield dg.AssetCheckResult(
                 asset_key=asset,

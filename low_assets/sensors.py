@@ -14,6 +14,7 @@ import dagster as dg
 import pandas as pd
 
 from low_assets import calendar
+from low_assets.freshness import build_freshness_sensor
 from low_assets.jobs import ingest_job
 from low_assets.partitions import PARTITIONS_START
 from low_assets.resources import BarsSource, FlatFilesBarsSource
@@ -86,3 +87,18 @@ def new_trading_day_sensor(
         run_requests=[dg.RunRequest(run_key=f"ingest-{key}", partition_key=key) for key in keys],
         cursor=keys[-1],
     )
+
+
+# features and predictions follow each new stock_data partition by their automation conditions
+# (low_assets.automation); this sensor evaluates them. Runs it starts are tagged for the UI.
+daily_chain_automation_sensor = dg.AutomationConditionSensorDefinition(
+    "daily_chain_automation_sensor",
+    target=dg.AssetSelection.all(),
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    minimum_interval_seconds=60,
+    run_tags={"low_assets/started_by": "automation"},
+    description="Requests features, then predictions, for every partition whose inputs were "
+    "updated and passed their blocking checks.",
+)
+
+trading_day_freshness_sensor = build_freshness_sensor()

@@ -43,6 +43,26 @@ def ingestion_defs() -> dg.Definitions:
     )
 
 
+def daily_chain_defs() -> dg.Definitions:
+    """Ingestion, features, the monthly model and predictions, as the code location holds them."""
+    from low_assets.assets.predictions import predictions
+    from low_assets.assets.rf_model import rf_model
+
+    return dg.Definitions(
+        assets=[raw_bars, stock_data, stock_splits, features, rf_model, predictions],
+        asset_checks=[checks.stock_splits_valid],
+        jobs=[
+            dg.define_asset_job(
+                "ingest",
+                selection=dg.AssetSelection.assets("raw_bars", "stock_data", "rejected_bars"),
+            ),
+            dg.define_asset_job("splits", selection=dg.AssetSelection.assets("stock_splits")),
+            dg.define_asset_job("features", selection=dg.AssetSelection.assets("features")),
+        ],
+        resources=local_resources(),
+    )
+
+
 def warehouse_rows(data_dir, table: str) -> dict[str, int]:
     with duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True) as connection:
         frame = connection.execute(
@@ -58,25 +78,43 @@ def sample_rows_per_day(first: str, last: str) -> dict[str, int]:
     return counts.to_dict()
 
 
-def test_features_are_requested_for_each_of_several_new_stock_data_partitions(data_dir):
-    defs = ingestion_defs()
+def test_features_then_predictions_are_requested_for_each_of_several_new_partitions(data_dir):
+    defs = daily_chain_defs()
+
+    def evaluate(cursor):
+        return dg.evaluate_automation_conditions(
+            defs=defs, instance=instance, cursor=cursor, evaluation_time=THURSDAY_MORNING
+        )
+
     with dg.instance_for_test() as instance:
         defs.resolve_job_def("splits").execute_in_process(instance=instance)
-        before = dg.evaluate_automation_conditions(
-            defs=defs, instance=instance, evaluation_time=THURSDAY_MORNING
-        )
+        start = evaluate(None)
         for day in NEW_DAYS:
             defs.resolve_job_def("ingest").execute_in_process(instance=instance, partition_key=day)
-
-        after = dg.evaluate_automation_conditions(
-            defs=defs, instance=instance, cursor=before.cursor, evaluation_time=THURSDAY_MORNING
+        bars_landed = evaluate(start.cursor)
+        for day in sorted(bars_landed.get_requested_partitions(dg.AssetKey("features"))):
+            defs.resolve_job_def("features").execute_in_process(
+                instance=instance, partition_key=day
+            )
+        features_landed = evaluate(bars_landed.cursor)
+        # March's model arrives; training it for real is test_pipeline's business.
+        instance.report_runless_asset_event(
+            dg.AssetMaterialization(asset_key="rf_model", partition="2020-03-01")
         )
-        again = dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=after.cursor)
+        model_landed = evaluate(features_landed.cursor)
+        settled = evaluate(model_landed.cursor)
 
-    assert before.total_requested == 0
-    assert after.get_requested_partitions(dg.AssetKey("features")) == set(NEW_DAYS)
-    # A partition is requested once, not on every tick after its input landed.
-    assert again.total_requested == 0
+    def requested(result, asset):
+        return result.get_requested_partitions(dg.AssetKey(asset))
+
+    assert start.total_requested == 0
+    assert requested(bars_landed, "features") == set(NEW_DAYS)
+    assert requested(bars_landed, "predictions") == set()
+    # The days' features are in, but predictions wait for their month's model...
+    assert requested(features_landed, "predictions") == set()
+    # ...and follow as soon as it exists, each day once.
+    assert requested(model_landed, "predictions") == set(NEW_DAYS)
+    assert settled.total_requested == 0
 
 
 def repeat_a_bar_on(day: str, clean):
@@ -217,3 +255,33 @@ def test_features_are_never_stored_for_a_day_whose_stock_data_failed_a_blocking_
     assert features_run.success is False
     assert missing.metadata["days_without_bars"].value == ["2020-03-03"]
     assert stored_features == {"2020-03-02", "2020-03-04"}
+
+
+def test_features_and_predictions_follow_each_partition_and_their_sensor_runs_by_default():
+    from low_assets.assets.predictions import predictions
+    from low_assets.sensors import daily_chain_automation_sensor
+
+    labels = {
+        asset.key.to_user_string(): asset.automation_conditions_by_key[asset.key].label
+        for asset in [features, predictions]
+    }
+
+    assert labels == {
+        "features": "follow_each_partition",
+        "predictions": "follow_each_partition",
+    }
+    assert daily_chain_automation_sensor.default_status == dg.DefaultSensorStatus.RUNNING
+
+
+def test_the_retrain_schedule_trains_the_model_of_the_month_it_fires_in():
+    from low_assets.schedules import retrain_rf_model_schedule
+
+    context = dg.build_schedule_context(
+        scheduled_execution_time=pd.Timestamp("2020-03-01 07:00", tz="UTC").to_pydatetime()
+    )
+
+    request = retrain_rf_model_schedule(context)
+
+    assert retrain_rf_model_schedule.cron_schedule == "0 7 1 * *"
+    assert retrain_rf_model_schedule.job_name == "train_model"
+    assert request.partition_key == "2020-03-01"

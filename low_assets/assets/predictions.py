@@ -1,7 +1,8 @@
 import dagster as dg
 import pandas as pd
 
-from low_assets import schema
+from low_assets import checks, schema
+from low_assets.automation import follow_each_partition
 from low_assets.modeling import TrainedModel, predict
 from low_assets.partitions import (
     TRADE_DATE_PARTITION,
@@ -17,6 +18,11 @@ from low_assets.partitions import (
     io_manager_key="warehouse_io_manager",
     metadata=TRADE_DATE_PARTITION,
     ins={"rf_model": dg.AssetIn(partition_mapping=model_of_the_month)},
+    check_specs=checks.PREDICTIONS_CHECKS,
+    # A retrained model does not by itself recompute its month's past days; a new day waits for
+    # its features and its month's model.
+    automation_condition=follow_each_partition(ignoring=["rf_model"], wait_for_every_input=True),
+    pool="predictions_writes",
     group_name="modeling",
     kinds={"scikitlearn", "duckdb"},
 )
@@ -24,7 +30,7 @@ def predictions(
     context: dg.AssetExecutionContext,
     features: pd.DataFrame,
     rf_model: dict[str, TrainedModel] | None,
-) -> dg.Output:
+):
     """One row per (ticker, trade_date): the probability that the next session closes higher.
 
     A day's calls come from the rf_model partition of its month, trained only on rows whose
@@ -52,7 +58,22 @@ def predictions(
     calls["load_date"] = pd.Timestamp.now(tz="UTC").tz_localize(None)
     calls = schema.conform(calls, schema.PREDICTIONS, "predictions")
     context.log.info(f"{len(calls)} predictions from {len(models)} monthly model(s)")
-    return dg.Output(
+
+    modelled = features[month_of_day.isin(list(models))]
+    yield from checks.check_before_writing(
+        context,
+        checks.PREDICTIONS_CHECKS,
+        {
+            ("predictions", checks.SCHEMA): checks.check_schema(calls, schema.PREDICTIONS),
+            ("predictions", checks.PROBABILITY): checks.check_probability_range(calls),
+            ("predictions", checks.ONE_PER_FEATURE_ROW): (
+                checks.check_one_prediction_per_feature_row(calls, modelled)
+            ),
+            ("predictions", checks.MODEL_VERSION): checks.check_model_version_present(calls),
+        },
+    )
+
+    yield dg.Output(
         calls,
         metadata={
             "row_count": len(calls),
