@@ -1,3 +1,4 @@
+import dagster as dg
 import numpy as np
 import pandas as pd
 import pytest
@@ -322,3 +323,47 @@ def test_bars_present_check_names_a_trading_day_without_bars():
     assert checks.check_sessions_have_bars(GOOD_BARS, [MONDAY, TUESDAY]).passed
     assert not finding.passed
     assert finding.metadata["days_without_bars"] == ["2020-03-04"]
+
+
+def report_model(instance, month: str, accuracy: float, baseline: float, roc_auc: float) -> None:
+    instance.report_runless_asset_event(
+        dg.AssetMaterialization(
+            asset_key="rf_model",
+            partition=month,
+            metadata={
+                "accuracy": accuracy,
+                "baseline_up_accuracy": baseline,
+                "roc_auc": roc_auc,
+            },
+        )
+    )
+
+
+def test_rf_model_check_scores_the_month_its_run_trained_and_warns_below_always_up(tmp_path):
+    from low_assets.assets.rf_model import rf_model
+    from low_assets.io_managers import ModelIOManager
+    from low_assets.partitions import daily_partitions
+
+    defs = dg.Definitions(
+        assets=[rf_model, dg.AssetSpec("features", partitions_def=daily_partitions)],
+        asset_checks=[checks.rf_model_beats_baseline],
+        jobs=[
+            dg.define_asset_job(
+                "score", selection=dg.AssetSelection.checks(checks.rf_model_beats_baseline)
+            )
+        ],
+        resources={"model_io_manager": ModelIOManager(base_dir=str(tmp_path))},
+    )
+    with dg.instance_for_test() as instance:
+        report_model(instance, "2020-03-01", accuracy=0.50, baseline=0.53, roc_auc=0.51)
+        report_model(instance, "2020-04-01", accuracy=0.56, baseline=0.53, roc_auc=0.55)
+        # The tag a train_model run for March carries.
+        result = defs.resolve_job_def("score").execute_in_process(
+            instance=instance, tags={"dagster/partition": "2020-03-01"}
+        )
+
+    (evaluation,) = result.get_asset_check_evaluations()
+    assert not evaluation.passed
+    assert evaluation.severity == dg.AssetCheckSeverity.WARN
+    assert evaluation.metadata["model_partition"].value == "2020-03-01"
+    assert evaluation.metadata["accuracy_over_baseline"].value == pytest.approx(-0.03)
