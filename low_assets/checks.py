@@ -573,7 +573,8 @@ def rf_model_beats_baseline(context: dg.AssetCheckExecutionContext) -> dg.AssetC
         return dg.AssetCheckResult(
             passed=False,
             severity=dg.AssetCheckSeverity.WARN,
-            description=f"rf_model {stored.partition or ''} metadata lacks {', '.join(missing)}",
+            description=f"rf_model {stored.partition or ''} was not scored: its metadata has no "
+            f"{', '.join(missing)} (trained with n_folds=0?)",
         )
     finding = check_model_beats_baseline(metrics)
     return dg.AssetCheckResult(
