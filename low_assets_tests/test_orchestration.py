@@ -1,8 +1,11 @@
+from pathlib import Path
+
 import dagster as dg
 import duckdb
 import pandas as pd
 import pytest
 
+import low_assets
 from low_assets import checks
 from low_assets.assets.features import features
 from low_assets.assets.raw_bars import raw_bars
@@ -10,6 +13,7 @@ from low_assets.assets.stock_data import stock_data
 from low_assets.assets.stock_splits import stock_splits
 from low_assets.profiles import WAREHOUSE_SCHEMA, local_resources
 
+SAMPLE_BARS = Path(low_assets.__file__).parent / "sample" / "bars.parquet"
 RANGE_START_TAG = "dagster/asset_partition_range_start"
 RANGE_END_TAG = "dagster/asset_partition_range_end"
 NEW_DAYS = ["2020-03-02", "2020-03-03", "2020-03-04"]
@@ -72,7 +76,7 @@ def warehouse_rows(data_dir, table: str) -> dict[str, int]:
 
 
 def sample_rows_per_day(first: str, last: str) -> dict[str, int]:
-    bars = pd.read_parquet("low_assets/sample/bars.parquet", columns=["date"])
+    bars = pd.read_parquet(SAMPLE_BARS, columns=["date"])
     days = pd.to_datetime(bars["date"])
     counts = days[(days >= first) & (days <= last)].dt.strftime("%Y-%m-%d").value_counts()
     return counts.to_dict()
