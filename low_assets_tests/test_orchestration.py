@@ -289,3 +289,27 @@ def test_the_retrain_schedule_trains_the_model_of_the_month_it_fires_in():
     assert retrain_rf_model_schedule.cron_schedule == "0 7 1 * *"
     assert retrain_rf_model_schedule.job_name == "train_model"
     assert request.partition_key == "2020-03-01"
+
+
+def test_a_bad_row_already_stored_for_another_day_does_not_fail_todays_checks(data_dir):
+    defs = ingestion_defs()
+    with dg.instance_for_test() as instance:
+        ingest = defs.resolve_job_def("ingest")
+        ingest.execute_in_process(instance=instance, partition_key="2020-03-03")
+        with duckdb.connect(str(data_dir / "warehouse.duckdb")) as connection:
+            connection.execute(
+                f"insert into {WAREHOUSE_SCHEMA}.stock_data "
+                f"select * from {WAREHOUSE_SCHEMA}.stock_data limit 1"
+            )
+        result = ingest.execute_in_process(instance=instance, partition_key="2020-03-04")
+
+    unique = next(
+        e for e in result.get_asset_check_evaluations() if e.check_name == checks.UNIQUE_KEYS
+    )
+    assert result.success
+    assert unique.passed
+    assert (
+        unique.metadata["row_count"].value
+        == sample_rows_per_day("2020-03-04", "2020-03-04")["2020-03-04"]
+    )
+    assert warehouse_rows(data_dir, "stock_data")["2020-03-03"] == 502
