@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 from low_assets.assets.features import features
+from low_assets.assets.predictions import predictions
 from low_assets.assets.stock_data import stock_data
 from low_assets.io_managers import WarehouseIOManager
 from low_assets.partitions import TRADE_DATE_PARTITION, daily_partitions
@@ -27,9 +28,14 @@ def test_every_warehouse_writer_has_its_own_pool_and_the_local_instance_allows_o
     pools = {
         "stock_data": stock_data.op.pool,
         "features": features.op.pool,
+        "predictions": predictions.op.pool,
     }
     assert limit == 1
-    assert pools == {"stock_data": "stock_data_writes", "features": "features_writes"}
+    assert pools == {
+        "stock_data": "stock_data_writes",
+        "features": "features_writes",
+        "predictions": "predictions_writes",
+    }
 
 
 @pytest.fixture
