@@ -22,6 +22,11 @@ def follow_each_partition(
     exists; leave it off for a lookback that spans weekends and holidays, which ingestion never
     materialises.
     """
+    # An update anywhere in a lookback counts, so a backfill of history that stops at day X
+    # also requests features for the days up to 45 after X that are not ingested yet; those
+    # runs fail their bars_present_for_each_session check and write nothing. In daily running
+    # the days after today do not exist yet, so it does not happen. Triggering on the
+    # same-day input partition alone would need a condition Dagster's built-ins do not offer.
     inputs_updated = dg.AutomationCondition.any_deps_updated()
     if ignoring:
         inputs_updated = inputs_updated.ignore(dg.AssetSelection.assets(*ignoring))
