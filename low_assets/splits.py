@@ -14,37 +14,52 @@ from low_assets import schema
 
 def split_factors(bars: pd.DataFrame, splits: pd.DataFrame) -> np.ndarray:
     """For each bar, the product of the ratios of its ticker's splits executed after its day."""
+    codes, tickers = pd.factorize(bars["ticker"])
+    date_codes, dates = pd.factorize(bars["trade_date"].to_numpy(dtype="datetime64[ns]"))
+    return coded_split_factors(codes, tickers, date_codes, dates, splits)
+
+
+def coded_split_factors(
+    codes: np.ndarray,
+    tickers,
+    date_codes: np.ndarray,
+    dates: np.ndarray,
+    splits: pd.DataFrame,
+) -> np.ndarray:
+    """split_factors for bars given as codes: ticker `tickers[codes[i]]` on `dates[date_codes[i]]`.
+
+    Each bar finds, among its ticker's splits sorted by date, the first one executed after its
+    day; the factor is the product of that split's ratio and every later one. Only the bars of
+    tickers that have splits are looked at.
+    """
+    factors = np.ones(len(codes))
     splits = schema.conform(splits, schema.SPLITS, "splits")
-    if splits.empty or bars.empty:
-        return np.ones(len(bars))
+    split_codes = pd.Index(tickers).get_indexer(splits["ticker"])
+    splits = splits[split_codes >= 0].assign(code=split_codes[split_codes >= 0])
+    if splits.empty or len(codes) == 0:
+        return factors
 
     splits = splits.assign(ratio=splits["split_to"] / splits["split_from"])
-    splits = splits.sort_values(["ticker", "execution_date"], ascending=[True, False])
+    splits = splits.sort_values(["code", "execution_date"], ascending=[True, False])
     # The factor that applies before a split is that split's ratio times every later one.
-    splits["factor"] = splits.groupby("ticker", sort=False)["ratio"].cumprod()
+    splits["factor"] = splits.groupby("code", sort=False)["ratio"].cumprod()
+    splits = splits.sort_values(["code", "execution_date"], kind="stable")
 
-    left = pd.DataFrame(
-        {
-            "row": np.arange(len(bars)),
-            "ticker": bars["ticker"].astype(str).to_numpy(dtype=object),
-            "trade_date": bars["trade_date"].astype("datetime64[ns]").to_numpy(),
-        }
-    ).sort_values("trade_date", kind="stable")
-    right = splits[["ticker", "execution_date", "factor"]].sort_values(
-        "execution_date", kind="stable"
-    )
-    right["ticker"] = right["ticker"].astype(str).to_numpy(dtype=object)
-    matched = pd.merge_asof(
-        left,
-        right,
-        left_on="trade_date",
-        right_on="execution_date",
-        by="ticker",
-        direction="forward",
-        allow_exact_matches=False,
-    )
-    factors = np.ones(len(bars))
-    factors[matched["row"].to_numpy()] = matched["factor"].fillna(1.0).to_numpy()
+    has_splits = np.zeros(len(tickers), dtype=bool)
+    has_splits[splits["code"].to_numpy()] = True
+    rows = np.flatnonzero(has_splits[codes])
+    bar_codes = codes[rows].astype(np.int64)
+    bar_dates = np.asarray(dates, dtype="datetime64[ns]")[date_codes[rows]].astype(np.int64)
+    split_dates = splits["execution_date"].to_numpy(dtype="datetime64[ns]").astype(np.int64)
+    # A search on (ticker, date) pairs as one sorted search: dates become their ranks.
+    ranks = np.unique(np.concatenate([bar_dates, split_dates]))
+    split_code_array = splits["code"].to_numpy(dtype=np.int64)
+    split_keys = split_code_array * len(ranks) + np.searchsorted(ranks, split_dates)
+    bar_keys = bar_codes * len(ranks) + np.searchsorted(ranks, bar_dates)
+    later = np.searchsorted(split_keys, bar_keys, side="right")
+    found = np.minimum(later, len(split_keys) - 1)
+    same_ticker = (later < len(split_keys)) & (split_code_array[found] == bar_codes)
+    factors[rows] = np.where(same_ticker, splits["factor"].to_numpy()[found], 1.0)
     return factors
 
 

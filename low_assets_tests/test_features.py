@@ -2,6 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from benchmarks.reference_features import reference_features
 from low_assets import calendar, schema
 from low_assets.feature_engine import MIN_HISTORY_ROWS, compute_features
 
@@ -139,3 +140,54 @@ def test_a_four_for_one_split_is_not_a_crash():
     assert unadjusted[unadjusted["trade_date"] == split_day].iloc[0]["return_lag1"] == (
         pytest.approx(-0.75, abs=1e-12)
     )
+
+
+@pytest.fixture
+def varied_market() -> pd.DataFrame:
+    """Five tickers over 60 sessions, shuffled: random walks on a cent grid, one that halts
+    (the same close and no volume for 25 sessions), one that lists late, and two with splits."""
+    rng = np.random.default_rng(11)
+    sessions = calendar.trading_days("2021-01-04", "2021-04-30")[:60]
+    frames = []
+    for ticker, start in [("AAA", 0), ("BBB", 0), ("HALT", 0), ("LATE", 30), ("SPLT", 0)]:
+        days = sessions[start:]
+        closes = np.round(50 * np.exp(np.cumsum(rng.normal(0, 0.02, len(days)))), 2)
+        volumes = np.round(rng.uniform(1e3, 1e6, len(days)))
+        if ticker == "HALT":
+            closes[20:45], volumes[20:45] = closes[19], 0.0
+        frames.append(bars_for(ticker, days, closes, volumes))
+    splits = pd.DataFrame(
+        {
+            "ticker": ["SPLT", "SPLT", "AAA", "ZZZ"],
+            "execution_date": [sessions[25], sessions[40], sessions[50], sessions[10]],
+            "split_from": [1.0, 3.0, 1.0, 1.0],
+            "split_to": [4.0, 1.0, 1.589, 2.0],
+        }
+    )
+    market = pd.concat(frames).sample(frac=1.0, random_state=3).reset_index(drop=True)
+    return market, splits
+
+
+def test_features_equal_the_per_ticker_pandas_reference(varied_market):
+    market, splits = varied_market
+
+    features = compute_features(market, splits)
+
+    expected = reference_features(market, splits)
+    # 40 rows for each of the four tickers listed from the start, 10 for LATE.
+    assert len(features) == 4 * 40 + 10
+    assert features.dtypes.astype(str).to_dict() == schema.FEATURES
+    pd.testing.assert_frame_equal(features, expected, check_exact=False, rtol=1e-9, atol=1e-9)
+
+
+def test_a_halted_ticker_has_exactly_zero_volatility_and_is_not_above_its_mean(varied_market):
+    market, splits = varied_market
+
+    halted = compute_features(market, splits).query("ticker == 'HALT'").reset_index(drop=True)
+
+    # Sessions 20..44 repeat one close; from session 40 the 20 returns before it are all zero.
+    flat = halted.iloc[40 - 20 : 45 - 20]
+    assert (flat["volatility_20d"] == 0.0).all()
+    assert (flat["volatility_5d"] == 0.0).all()
+    assert (flat["price_above_ma20"] == 0.0).all()
+    assert (flat["volume_ratio_20"] == 0.0).all()

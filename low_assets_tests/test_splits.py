@@ -64,3 +64,26 @@ def test_bars_keep_their_order_and_no_splits_means_factor_one():
     np.testing.assert_array_equal(split_factors(frame, splits([])), [1.0, 1.0])
     records = splits([("A", "2020-01-03", 1, 5)])
     np.testing.assert_array_equal(split_factors(frame, records), [1.0, 5.0])
+
+
+def test_each_ticker_gets_only_its_own_splits_whatever_the_order():
+    frame = bars(
+        [
+            ("Y", "2020-06-01", 1.0, 1.0),
+            ("X", "2020-01-02", 1.0, 1.0),
+            ("Z", "2020-01-02", 1.0, 1.0),
+            ("Y", "2020-01-02", 1.0, 1.0),
+            ("X", "2020-06-01", 1.0, 1.0),
+        ]
+    )
+    # Y's split is on a day between X's two, and Z has none; W has no bars at all.
+    records = splits(
+        [
+            ("Y", "2020-03-02", 1, 5),
+            ("X", "2020-09-01", 1, 3),
+            ("X", "2020-02-03", 1, 2),
+            ("W", "2020-04-01", 1, 7),
+        ]
+    )
+
+    np.testing.assert_array_equal(split_factors(frame, records), [1.0, 6.0, 1.0, 5.0, 3.0])
