@@ -33,6 +33,10 @@ ui: install $(DAGSTER_HOME)/dagster.yaml
 test: install
 	$(BIN)/python -m pytest
 
+## The benchmark suite (not part of `make test`): writes bench_results/results.{json,md}.
+bench: install
+	$(BIN)/python -m benchmarks.run
+
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
