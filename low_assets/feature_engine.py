@@ -34,9 +34,9 @@ _LINES_PER_BLOCK = 256
 class _TickerLines:
     """Bars as a (ticker, session) matrix: line i holds ticker i's sessions in date order."""
 
-    def __init__(self, ticker_codes: np.ndarray, date_codes: np.ndarray, shape: tuple[int, int]):
-        """ticker_codes and date_codes number each bar's ticker and date (dates in order) in a
-        grid of `shape` (tickers, dates)."""
+    def __init__(self, ticker_codes: np.ndarray, date_codes: np.ndarray, tickers, dates):
+        """Bar i is ticker tickers[ticker_codes[i]] on dates[date_codes[i]]; dates are in order."""
+        shape = (len(tickers), len(dates))
         # A bar's place on its line is how many sessions its ticker has up to its date, counted
         # on the (ticker, date) grid, so no sort is needed.
         grid_cells = ticker_codes.astype(np.int64) * shape[1] + date_codes
@@ -44,8 +44,8 @@ class _TickerLines:
         if len(grid_cells) and on_grid.max() > 1:
             ticker, day = np.unravel_index(np.argmax(on_grid), shape)
             raise ValueError(
-                f"bars hold {on_grid.max()} rows for one (ticker, trade_date), e.g. ticker number "
-                f"{ticker} on date number {day}; stock_data must have one row per pair"
+                f"bars hold {on_grid.max()} rows for one (ticker, trade_date): {tickers[ticker]} "
+                f"on {pd.Timestamp(dates[day]).date()}; stock_data has one row per pair"
             )
         sessions_so_far = np.cumsum(on_grid, axis=1, dtype=np.int32)
         self.lengths = sessions_so_far[:, -1] if shape[1] else np.zeros(shape[0], dtype=np.int32)
@@ -166,7 +166,7 @@ def compute_features(bars: pd.DataFrame, splits: pd.DataFrame) -> pd.DataFrame:
     """All ten features for every row of bars that has enough history (see module docstring)."""
     codes, tickers = pd.factorize(bars["ticker"], sort=True)
     date_codes, dates = pd.factorize(bars["trade_date"].to_numpy(dtype="datetime64[ns]"), sort=True)
-    lines = _TickerLines(codes, date_codes, (len(tickers), len(dates)))
+    lines = _TickerLines(codes, date_codes, tickers, dates)
     factors = coded_split_factors(codes, tickers, date_codes, dates, splits)
     close = lines.matrix(bars["close"].to_numpy(dtype=float) / factors)
     volume = lines.matrix(bars["volume"].to_numpy(dtype=float) * factors)

@@ -191,3 +191,12 @@ def test_a_halted_ticker_has_exactly_zero_volatility_and_is_not_above_its_mean(v
     assert (flat["volatility_5d"] == 0.0).all()
     assert (flat["price_above_ma20"] == 0.0).all()
     assert (flat["volume_ratio_20"] == 0.0).all()
+
+
+def test_two_rows_for_one_ticker_and_day_are_refused(market):
+    doubled = pd.concat([market, market.iloc[[0]]], ignore_index=True)
+
+    with pytest.raises(
+        ValueError, match=r"2 rows for one \(ticker, trade_date\): RISE on 2021-01-04"
+    ):
+        compute_features(doubled, NO_SPLITS)
