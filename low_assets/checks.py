@@ -278,6 +278,23 @@ def check_sessions_have_bars(bars: pd.DataFrame, days: list[pd.Timestamp]) -> Fi
     )
 
 
+def check_lookback_complete(bars: pd.DataFrame, days: list[pd.Timestamp]) -> Finding:
+    """Every session of the lookback the features read has bars; a gap is named so that it can
+    be backfilled."""
+    counts = daily_row_counts(bars, days)
+    missing = [str(day.date()) for day, count in counts.items() if count == 0]
+    return Finding(
+        passed=not missing,
+        description=(
+            f"{len(missing)} of {len(days)} sessions read have no stock_data bars, from "
+            f"{missing[0]} to {missing[-1]}; backfill stock_data for them and rematerialise"
+            if missing
+            else f"all {len(days)} sessions read have bars"
+        ),
+        metadata={"sessions_read": len(days), "sessions_missing": missing[:SAMPLE_ROWS]},
+    )
+
+
 def check_features_finite(features: pd.DataFrame) -> Finding:
     """All ten features are finite numbers in every row."""
     values = features[schema.FEATURE_COLUMNS].to_numpy(dtype=float)
@@ -409,6 +426,7 @@ FINITE = "features_finite"
 HISTORY = "enough_history"
 BARS_PRESENT = "bars_present_for_each_session"
 MOVES = "moves_explained_by_splits"
+LOOKBACK = "lookback_complete"
 PROBABILITY = "probability_within_0_1"
 ONE_PER_FEATURE_ROW = "one_prediction_per_feature_row"
 MODEL_VERSION = "model_version_present"
@@ -423,6 +441,8 @@ _DESCRIPTIONS = {
     HISTORY: "No row for a ticker with less history than the longest window needs.",
     BARS_PRESENT: "Every trading day being written has stock_data bars: features are never "
     "stored for a session whose bars are missing or were refused by a blocking check.",
+    LOOKBACK: "Every session of the lookback the features were computed from has stock_data "
+    "bars; a gap warns, naming the sessions to backfill.",
     MOVES: "No close-to-close move beyond the configured size that a split does not explain, "
     "judged on the bars the features were computed from.",
     PROBABILITY: "Every probability lies within [0, 1].",
@@ -450,6 +470,7 @@ FEATURES_CHECKS = [
     _spec("features", HISTORY, blocking=True),
     _spec("features", BARS_PRESENT, blocking=True),
     _spec("features", MOVES, blocking=False),
+    _spec("features", LOOKBACK, blocking=False),
 ]
 PREDICTIONS_CHECKS = [
     _spec("predictions", SCHEMA, blocking=True),

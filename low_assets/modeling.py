@@ -108,7 +108,17 @@ def _fit(kind: str, params: dict, rows: pd.DataFrame):
 def _probability(estimator, rows: pd.DataFrame) -> np.ndarray:
     if rows.empty:
         return np.array([], dtype=float)
-    return estimator.predict_proba(rows[FEATURE_COLUMNS].to_numpy())[:, 1]
+    # A forest sums its trees' votes in whatever order its threads finish, which moves the last
+    # digit between two runs; one thread sums them in tree order, so the same model and rows
+    # always give the same probabilities.
+    threads = getattr(estimator, "n_jobs", None)
+    if threads not in (None, 1):
+        estimator.set_params(n_jobs=1)
+    try:
+        return estimator.predict_proba(rows[FEATURE_COLUMNS].to_numpy())[:, 1]
+    finally:
+        if threads not in (None, 1):
+            estimator.set_params(n_jobs=threads)
 
 
 def train_with_walk_forward(

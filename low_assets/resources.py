@@ -117,11 +117,18 @@ class _RequestPacer:
         self._last: dict[str, float] = {}
 
     def wait(self, key: str, interval: float) -> None:
+        """Block until `interval` seconds have passed since the last request to key ended."""
         with self._lock:
             now = time.monotonic()
             ready_at = self._last.get(key, -float("inf")) + interval
             if ready_at > now:
                 time.sleep(ready_at - now)
+            self._last[key] = time.monotonic()
+
+    def finished(self, key: str) -> None:
+        """Count the interval from the end of a request, so that however long the request took
+        to reach the API, the next one arrives at least the interval after it."""
+        with self._lock:
             self._last[key] = time.monotonic()
 
 
@@ -192,6 +199,8 @@ class PolygonBarsSource(BarsSource):
                 ) from None
             except _RETRYABLE as error:
                 last_error = _describe_error(error)
+            finally:
+                _PACER.finished(self.base_url)
             if attempt < self.max_attempts:
                 time.sleep(self.backoff_seconds * 2 ** (attempt - 1))
         raise BarsUnavailableError(

@@ -6,6 +6,8 @@ from low_assets import calendar, checks, schema
 from low_assets.automation import follow_each_partition
 from low_assets.feature_engine import compute_features
 from low_assets.partitions import (
+    FEATURE_LOOKBACK_DAYS,
+    PARTITIONS_START,
     TRADE_DATE_PARTITION,
     daily_partitions,
     feature_lookback,
@@ -59,6 +61,15 @@ def features(
     )
 
     days = list(calendar.trading_days(first_day, end - pd.Timedelta(days=1)))
+    # Windows count a ticker's rows, so a session missing from the lookback makes a two-day
+    # return look like a one-day one and leaves tickers without enough history (a window with
+    # no session computes nothing and needs no lookback).
+    lookback_start = max(
+        pd.Timestamp(PARTITIONS_START), first_day - pd.Timedelta(days=FEATURE_LOOKBACK_DAYS)
+    )
+    lookback_days = (
+        list(calendar.trading_days(lookback_start, end - pd.Timedelta(days=1))) if days else []
+    )
     moves = checks.find_daily_moves(bars, splits, days, config.max_daily_move)
     yield from checks.check_before_writing(
         context,
@@ -68,6 +79,7 @@ def features(
             ("features", checks.FINITE): checks.check_features_finite(in_window),
             ("features", checks.HISTORY): checks.check_feature_history(in_window, bars),
             ("features", checks.BARS_PRESENT): checks.check_sessions_have_bars(bars, days),
+            ("features", checks.LOOKBACK): checks.check_lookback_complete(bars, lookback_days),
             ("features", checks.MOVES): checks.check_unexplained_moves(
                 moves, config.max_daily_move
             ),

@@ -45,6 +45,7 @@ def stock_data(context: dg.AssetExecutionContext, config: StockDataConfig, raw_b
     """Clean bars: New York trade dates, fixed dtypes, one bar per ticker, implausible bars out."""
     universe = set(config.tickers)
     kept, rejected, duplicates = [], [], 0
+    kept_per_day: dict[str, int] = {}
     for partition_key, payload in sorted(raw_bars.items()):
         if payload.empty:
             continue
@@ -53,6 +54,7 @@ def stock_data(context: dg.AssetExecutionContext, config: StockDataConfig, raw_b
         if universe:
             bars = bars[bars["ticker"].isin(universe)]
         kept.append(bars)
+        kept_per_day[partition_key] = len(bars)
         rejected.append(result.rejected)
         duplicates += result.duplicate_rows
         if len(result.rejected) or result.duplicate_rows:
@@ -61,6 +63,7 @@ def stock_data(context: dg.AssetExecutionContext, config: StockDataConfig, raw_b
                 f"{result.duplicate_rows} duplicate bars dropped"
             )
 
+    _refuse_days_left_empty(kept_per_day, universe)
     bars = _concat(kept, schema.STOCK_DATA)
     rejected_bars = _concat(rejected, schema.REJECTED_BARS)
     days = [pd.Timestamp(key) for key in context.partition_keys]
@@ -116,6 +119,23 @@ def _findings(context, bars, rejected_bars, counts, max_row_count_drop) -> dict:
         ),
         ("rejected_bars", checks.SCHEMA): checks.check_schema(rejected_bars, schema.REJECTED_BARS),
     }
+
+
+def _refuse_days_left_empty(kept_per_day: dict[str, int], universe: set[str]) -> None:
+    """Fail before anything is written when a day the vendor sent bars for would be stored
+    empty: replacing a day's bars with nothing is never what a run means to do."""
+    emptied = [day for day, count in kept_per_day.items() if count == 0]
+    if not emptied:
+        return
+    reason = (
+        f"none of the configured tickers ({', '.join(sorted(universe)[:10])}) is among its bars"
+        if universe
+        else "every vendor bar was rejected (the reasons are in the run's log)"
+    )
+    raise dg.Failure(
+        f"stock_data {', '.join(emptied[:10])}: {reason}; nothing was written and the day keeps "
+        "its previous rows. Fix the tickers run config or the source, then rematerialise."
+    )
 
 
 def _concat(frames: list[pd.DataFrame], table_schema: dict[str, str]) -> pd.DataFrame:

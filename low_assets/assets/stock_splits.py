@@ -1,4 +1,5 @@
 import dagster as dg
+import numpy as np
 import pandas as pd
 
 from low_assets import schema
@@ -21,8 +22,27 @@ def stock_splits(context: dg.AssetExecutionContext, bars_source: BarsSource) -> 
     splits = splits.drop_duplicates(["ticker", "execution_date"]).sort_values(
         ["execution_date", "ticker"], ignore_index=True
     )
+    _refuse_impossible_records(splits)
     context.log.info(f"{len(splits)} split records from {bars_source.describe()}")
     return dg.Output(
         splits,
         metadata={"row_count": len(splits), "ticker_count": int(splits["ticker"].nunique())},
     )
+
+
+def _refuse_impossible_records(splits: pd.DataFrame) -> None:
+    """Fail before the write when a record has no ticker or date or a ratio that is not a
+    positive number: features divide by it, and the stored records must stay usable."""
+    ratios = splits[["split_from", "split_to"]].astype(float)
+    bad = (
+        splits["ticker"].isna()
+        | splits["execution_date"].isna()
+        | ~((ratios > 0) & np.isfinite(ratios)).all(axis=1)
+    )
+    if bad.any():
+        rows = splits[bad.to_numpy()].head(5).to_dict("records")
+        raise dg.Failure(
+            f"stock_splits: {int(bad.sum())} split record(s) without a ticker, a date or a "
+            f"positive ratio, e.g. {rows}; nothing was written and the previous records stay. "
+            "Correct the source's split records and rematerialise."
+        )
