@@ -26,40 +26,69 @@ RANGE_END_TAG = "dagster/asset_partition_range_end"
 QUIET_CONSOLE = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
 
 
+# A model month needs min_train_days labelled sessions before it, and a ticker's features start
+# on its 21st session: about 70 calendar days of history in all.
+HISTORY_BEFORE_FIRST_MODEL = pd.Timedelta(days=70)
+
+
+def model_months(first_day: str, last_day: str) -> list[str]:
+    """The rf_model partitions that the history from first_day can train, up to last_day's."""
+    earliest = (pd.Timestamp(first_day) + HISTORY_BEFORE_FIRST_MODEL - pd.Timedelta(days=1)) + (
+        pd.offsets.MonthBegin(1)
+    )
+    first = max(pd.Timestamp(model_partitions.get_first_partition_key()), earliest)
+    last = pd.Timestamp(last_day).replace(day=1)
+    if first > last:
+        return []
+    return model_partitions.get_partition_keys_in_range(
+        dg.PartitionKeyRange(first.strftime("%Y-%m-%d"), last.strftime("%Y-%m-%d"))
+    )
+
+
 def run_pipeline(first_day: str, last_day: str) -> list[dg.ExecuteInProcessResult]:
-    """History up to features in one run, one run per model month, then predictions in one run."""
+    """History up to features in one run, one run per model month, then predictions in one run;
+    stops at the first run that fails."""
     from low_assets.definitions import defs
 
     instance = dg.DagsterInstance.get()
     day_range = {RANGE_START_TAG: first_day, RANGE_END_TAG: last_day}
-    results = [
-        defs.resolve_job_def("ingest_and_featurize").execute_in_process(
-            instance=instance, tags=day_range, run_config=QUIET_CONSOLE
+
+    def execute(job: str, run_config: dict, **kwargs) -> dg.ExecuteInProcessResult:
+        return defs.resolve_job_def(job).execute_in_process(
+            instance=instance, run_config=run_config, raise_on_error=False, **kwargs
         )
-    ]
-    months = model_partitions.get_partition_keys_in_range(
-        dg.PartitionKeyRange(
-            model_partitions.get_first_partition_key(),
-            pd.Timestamp(last_day).strftime("%Y-%m-01"),
-        )
-    )
+
+    results = [execute("ingest_and_featurize", QUIET_CONSOLE, tags=day_range)]
+    months = model_months(first_day, last_day)
     for month in months:
+        if not results[-1].success:
+            return results
         # Every month's model is trained for the point-in-time predictions of its month; the
         # walk-forward scoring, four more fits, is run for the latest month only.
         folds = {} if month == months[-1] else {"n_folds": 0}
-        results.append(
-            defs.resolve_job_def("train_model").execute_in_process(
-                instance=instance,
-                partition_key=month,
-                run_config={**QUIET_CONSOLE, "ops": {"rf_model": {"config": folds}}},
-            )
-        )
-    results.append(
-        defs.resolve_job_def("predict").execute_in_process(
-            instance=instance, tags=day_range, run_config=QUIET_CONSOLE
-        )
-    )
+        config = {**QUIET_CONSOLE, "ops": {"rf_model": {"config": folds}}}
+        results.append(execute("train_model", config, partition_key=month))
+    if months and results[-1].success:
+        # Days before the first trained month have no model to be predicted with.
+        first_predicted = max(pd.Timestamp(first_day), pd.Timestamp(months[0]))
+        predicted = {**day_range, RANGE_START_TAG: first_predicted.strftime("%Y-%m-%d")}
+        results.append(execute("predict", QUIET_CONSOLE, tags=predicted))
     return results
+
+
+def failures(results: list[dg.ExecuteInProcessResult]) -> str:
+    """Which run failed and why, in the words of its failed steps."""
+    lines = []
+    for result in results:
+        if result.success:
+            continue
+        lines.append(f"run {result.run_id} of job {result.dagster_run.job_name} FAILED:")
+        for event in result.get_step_failure_events():
+            error = event.step_failure_data.error
+            cause = error.cause.message.strip() if error and error.cause else ""
+            message = error.message.strip().splitlines()[0] if error else ""
+            lines.append(f"  {event.step_key}: {cause or message}")
+    return "\n".join(lines)
 
 
 def _metric(value: dict, key: str) -> str:
@@ -86,13 +115,26 @@ def live_record(outcomes: pd.DataFrame) -> str:
 
 
 def summary(results: list[dg.ExecuteInProcessResult], seconds: float, last_day: str) -> str:
-    model = results[-2].asset_materializations_for_node("rf_model")[-1]
-    value = {key: entry.value for key, entry in model.metadata.items()}
+    if not all(result.success for result in results):
+        return f"{len(results)} runs in {seconds:.0f} s\n{failures(results)}"
     with duckdb.connect(str(warehouse_path()), read_only=True) as connection:
         counts = connection.execute(
             f"select count(*), count(distinct ticker), min(trade_date), max(trade_date) "
             f"from {WAREHOUSE_SCHEMA}.stock_data"
         ).fetchone()
+    loaded = (
+        f"stock_data: {counts[0]} rows, {counts[1]} tickers, "
+        f"{pd.Timestamp(counts[2]).date()} to {pd.Timestamp(counts[3]).date()}"
+    )
+    trained = [r for r in results if r.dagster_run.job_name == "train_model"]
+    if not trained:
+        return (
+            f"{len(results)} runs in {seconds:.0f} s\n{loaded}\n"
+            "no model month could be trained: the range holds too little history before any month"
+        )
+    model = trained[-1].asset_materializations_for_node("rf_model")[-1]
+    value = {key: entry.value for key, entry in model.metadata.items()}
+    with duckdb.connect(str(warehouse_path()), read_only=True) as connection:
         prediction_count = connection.execute(
             f"select count(*) from {WAREHOUSE_SCHEMA}.predictions"
         ).fetchone()[0]
@@ -111,14 +153,11 @@ def summary(results: list[dg.ExecuteInProcessResult], seconds: float, last_day: 
             f"  {row.ticker:<7} {row.probability:.3f}" for row in frame.itertuples(index=False)
         )
 
-    failed = [result.dagster_run.job_name for result in results if not result.success]
     live = live_record(outcomes)
     return "\n".join(
         [
-            f"{len(results)} runs in {seconds:.0f} s"
-            + (f"; FAILED: {', '.join(failed)}" if failed else ""),
-            f"stock_data: {counts[0]} rows, {counts[1]} tickers, "
-            f"{pd.Timestamp(counts[2]).date()} to {pd.Timestamp(counts[3]).date()}",
+            f"{len(results)} runs in {seconds:.0f} s",
+            loaded,
             f"predictions: {prediction_count} rows, each from the model of its month",
             f"rf_model {model.partition}: trained on {value['train_start']}..{value['train_end']} "
             f"({value['train_rows']} rows) in {value['training_seconds']} s; "

@@ -7,6 +7,7 @@ profile share one code path; only where the bytes live differs.
 import hashlib
 import io
 from contextlib import contextmanager
+from pathlib import Path
 
 import dagster as dg
 import joblib
@@ -80,6 +81,9 @@ class WarehouseIOManager(DuckDBPandasIOManager):
         return [_PandasTypeHandler()]
 
     def create_io_manager(self, context) -> DbIOManager:
+        # DuckDB creates the file but not its folder; without this a new data directory fails
+        # only after the client's connection retries run out.
+        Path(self.database).parent.mkdir(parents=True, exist_ok=True)
         return DbIOManager(
             db_client=_TransactionalDuckDbClient(),
             database=self.database,

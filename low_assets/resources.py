@@ -89,6 +89,13 @@ class SampleBarsSource(BarsSource):
     def fetch_grouped_daily(self, day: pd.Timestamp) -> pd.DataFrame:
         bars = _sample_bars()
         rows = bars[bars["date"] == pd.Timestamp(day).normalize()]
+        if rows.empty and calendar.is_trading_day(day):
+            first, last = sample_window()
+            raise BarsUnavailableError(
+                f"{pd.Timestamp(day).date()} is outside the packaged sample "
+                f"({first.date()} to {last.date()}); set POLYGON_API_KEY, or "
+                "LOW_ASSETS_BARS_SOURCE=flat_files, to fetch real bars for it"
+            )
         payload = pd.DataFrame(
             {
                 "T": rows["ticker"].to_numpy(),
