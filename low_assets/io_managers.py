@@ -134,7 +134,14 @@ class _DayFilesIOManagerBase(dg.ConfigurableIOManager):
                     f"{context.asset_key.to_user_string()} has no payload for partition "
                     f"{partition_key} ({store.uri(key)}); materialise that partition first"
                 ) from error
-            frames[partition_key] = pd.read_parquet(io.BytesIO(data))
+            try:
+                frames[partition_key] = pd.read_parquet(io.BytesIO(data))
+            except Exception as error:
+                raise ValueError(
+                    f"{context.asset_key.to_user_string()} partition {partition_key}: "
+                    f"{store.uri(key)} is not a readable Parquet file ({error}); "
+                    "rematerialise that partition"
+                ) from error
         return frames
 
 

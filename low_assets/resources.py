@@ -385,21 +385,17 @@ class FlatFilesBarsSource(BarsSource):
                 "download that day's day_aggs_v1 file first"
             )
         with self._store().open(name) as file:
-            rows = _read_day_aggregates(file, compressed=name.endswith(".gz"), name=name)
-        payload = pd.DataFrame(
-            {
-                "T": rows["ticker"],
-                "o": rows["open"],
-                "h": rows["high"],
-                "l": rows["low"],
-                "c": rows["close"],
-                "v": rows["volume"],
-                "vw": pd.Series(pd.NA, index=rows.index, dtype="Float64"),
-                "n": rows["transactions"],
-                "t": rows["window_start"] // 1_000_000,
-            }
-        )
-        return schema.conform(payload, schema.RAW_BARS, f"flat file {name}")
+            try:
+                return _day_payload(
+                    _read_day_aggregates(file, compressed=name.endswith(".gz"), name=name), name
+                )
+            except BarsUnavailableError:
+                raise
+            except (ValueError, TypeError, OSError, EOFError) as error:
+                raise BarsUnavailableError(
+                    f"flat file {name} in {self.folder} for {day_text} cannot be read as "
+                    f"day_aggs_v1 CSV: {type(error).__name__}: {error}"
+                ) from error
 
     def fetch_splits(self, since: pd.Timestamp) -> pd.DataFrame:
         store = self._store()
@@ -410,6 +406,24 @@ class FlatFilesBarsSource(BarsSource):
         splits["execution_date"] = pd.to_datetime(splits["execution_date"])
         splits = schema.conform(splits, schema.SPLITS, f"{self.folder}/{FLAT_FILE_SPLITS}")
         return splits[splits["execution_date"] >= pd.Timestamp(since)].reset_index(drop=True)
+
+
+def _day_payload(rows: pd.DataFrame, name: str) -> pd.DataFrame:
+    """One day_aggs_v1 frame in the vendor's grouped-daily shape."""
+    payload = pd.DataFrame(
+        {
+            "T": rows["ticker"],
+            "o": rows["open"],
+            "h": rows["high"],
+            "l": rows["low"],
+            "c": rows["close"],
+            "v": rows["volume"],
+            "vw": pd.Series(pd.NA, index=rows.index, dtype="Float64"),
+            "n": rows["transactions"],
+            "t": rows["window_start"] // 1_000_000,
+        }
+    )
+    return schema.conform(payload, schema.RAW_BARS, f"flat file {name}")
 
 
 def _read_day_aggregates(file: IO[bytes], compressed: bool, name: str) -> pd.DataFrame:

@@ -1,7 +1,8 @@
 import dagster as dg
 import pytest
 
-from low_assets.io_managers import ArtifactIntegrityError, ModelIOManager
+from low_assets.io_managers import ArtifactIntegrityError, DayFilesIOManager, ModelIOManager
+from low_assets.partitions import daily_partitions
 
 
 class Artifact:
@@ -58,3 +59,17 @@ def test_an_artifact_swapped_together_with_its_digest_file_is_refused_by_the_eve
     cause = result.get_step_failure_events()[0].step_failure_data.error.cause
     assert cause.cls_name == "ArtifactIntegrityError"
     assert "refusing to load" in cause.message
+
+
+def test_a_payload_file_that_is_not_parquet_is_named_with_its_partition(tmp_path):
+    manager = DayFilesIOManager(base_dir=str(tmp_path))
+    (tmp_path / "raw_bars").mkdir()
+    (tmp_path / "raw_bars" / "2021-04-20.parquet").write_bytes(b"garbage")
+    context = dg.build_input_context(
+        asset_key=dg.AssetKey("raw_bars"),
+        asset_partition_key_range=dg.PartitionKeyRange("2021-04-20", "2021-04-20"),
+        asset_partitions_def=daily_partitions,
+    )
+
+    with pytest.raises(ValueError, match="raw_bars partition 2021-04-20: .*2021-04-20.parquet"):
+        manager.load_input(context)

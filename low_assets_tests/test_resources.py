@@ -326,3 +326,19 @@ def test_flat_files_under_a_bucket_prefix_are_read_over_the_gcs_protocol(gcs, tm
     assert list(splits["ticker"]) == ["AAA"] and splits["split_to"].iloc[0] == 4.0
     with pytest.raises(BarsUnavailableError, match="flat file for 2024-07-08"):
         source.fetch_grouped_daily(pd.Timestamp("2024-07-08"))
+
+
+@pytest.mark.parametrize(
+    ("content", "gz"),
+    [
+        (FLAT_HEADER + "AAA,abc,10,10,10,10,1,1\n", False),  # a volume that is not a number
+        (FLAT_HEADER + "AAA,1,10,10,10,10,1,1,EXTRA\n", False),  # a row with an extra field
+        ("not gzip at all", True),  # a .csv.gz that is not compressed
+    ],
+)
+def test_a_malformed_flat_file_fails_naming_the_file_and_the_day(tmp_path, content, gz):
+    name = f"{OPEN_DAY}.csv{'.gz' if gz else ''}"
+    (tmp_path / name).write_bytes(content.encode())
+
+    with pytest.raises(BarsUnavailableError, match=f"flat file {name} in .* for {OPEN_DAY}"):
+        FlatFilesBarsSource(folder=str(tmp_path)).fetch_grouped_daily(pd.Timestamp(OPEN_DAY))
