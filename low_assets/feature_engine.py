@@ -151,15 +151,15 @@ def _line_features(close: np.ndarray, volume: np.ndarray) -> dict[str, np.ndarra
 
 
 def _block_columns(close: np.ndarray, volume: np.ndarray, kept: np.ndarray):
-    """Flat cells of the block's kept sessions with a finite value of every feature, and the
-    (feature, row) array of those values, in FEATURE_COLUMNS order after the calendar two."""
+    """Flat cells of the block's kept sessions and the (feature, row) array of their values, in
+    FEATURE_COLUMNS order after the calendar two. A value that is not finite is kept, not
+    dropped, so that the features_finite check sees it and stops the day."""
     features = _line_features(close, volume)
     cells = np.flatnonzero(kept)
     columns = np.empty((len(features), len(cells)))
     for row, name in enumerate(schema.FEATURE_COLUMNS[2:]):
         columns[row] = features[name].ravel()[cells]
-    finite = np.isfinite(columns).all(axis=0)
-    return cells[finite], columns[:, finite]
+    return cells, columns
 
 
 def compute_features(bars: pd.DataFrame, splits: pd.DataFrame) -> pd.DataFrame:

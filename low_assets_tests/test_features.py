@@ -200,3 +200,16 @@ def test_two_rows_for_one_ticker_and_day_are_refused(market):
         ValueError, match=r"2 rows for one \(ticker, trade_date\): RISE on 2021-01-04"
     ):
         compute_features(doubled, NO_SPLITS)
+
+
+def test_a_value_that_is_not_finite_is_kept_for_the_finite_check_to_see(market):
+    # A zero close cannot reach stock_data, but if one did its return would be infinite.
+    broken = market.copy()
+    broken.loc[(broken["ticker"] == "RISE") & (broken["trade_date"] == SESSIONS[23]), "close"] = 0.0
+
+    features = compute_features(broken, NO_SPLITS)
+    rise = features[features["ticker"] == "RISE"].set_index("trade_date")
+
+    assert len(rise) == 5
+    assert rise.loc[SESSIONS[23], "return_lag1"] == -1.0
+    assert np.isinf(rise.loc[SESSIONS[24], "return_lag1"])
