@@ -3,6 +3,7 @@
 from functools import lru_cache
 
 import exchange_calendars as xcals
+import numpy as np
 import pandas as pd
 
 EXCHANGE = "XNYS"
@@ -49,3 +50,16 @@ def previous_trading_day(day) -> pd.Timestamp:
     if is_trading_day(day):
         return pd.Timestamp(_calendar().previous_session(day))
     return pd.Timestamp(_calendar().date_to_session(day, direction="previous"))
+
+
+# No NYSE closure since 1900 has lasted this long, so the next session is always inside it.
+_LONGEST_CLOSURE = pd.Timedelta(days=10)
+
+
+def next_sessions(days) -> pd.Series:
+    """For each distinct day, the first session strictly after it, indexed by the day."""
+    days = pd.DatetimeIndex(pd.unique(pd.DatetimeIndex(days))).sort_values()
+    if days.empty:
+        return pd.Series(dtype="datetime64[ns]")
+    sessions = trading_days(days[0], days[-1] + _LONGEST_CLOSURE)
+    return pd.Series(sessions[np.searchsorted(sessions, days, side="right")], index=days)

@@ -129,12 +129,8 @@ def join_outcomes(predictions: pd.DataFrame, features: pd.DataFrame) -> pd.DataF
             return_lag1=pd.Series(dtype=float),
             actual_return=pd.Series(dtype=float),
         )
-    days = calls["trade_date"].drop_duplicates().sort_values()
-    sessions = calendar.trading_days(days.iloc[0], days.iloc[-1] + pd.Timedelta(days=10))
-    next_session = pd.Series(
-        sessions[np.searchsorted(sessions, days.to_numpy(), side="right")], index=days.to_numpy()
-    )
     returns = features[["ticker", "trade_date", "return_lag1"]]
+    next_session = calendar.next_sessions(calls["trade_date"])
     joined = calls.assign(next_trade_date=calls["trade_date"].map(next_session))
     joined = joined.merge(returns, on=["ticker", "trade_date"], how="left")
     joined = joined.merge(

@@ -71,13 +71,9 @@ class TrainingReport:
 
 def add_next_day_labels(features: pd.DataFrame) -> pd.DataFrame:
     """features with `next_day_return` and `label` (1.0 up, 0.0 not up, NaN unknown)."""
-    dates = features["trade_date"].drop_duplicates().sort_values()
-    if dates.empty:
+    if features.empty:
         return features.assign(next_day_return=np.nan, label=np.nan)
-    sessions = calendar.trading_days(dates.iloc[0], dates.iloc[-1] + pd.Timedelta(days=10))
-    next_session = pd.Series(
-        sessions[np.searchsorted(sessions, dates.to_numpy(), side="right")], index=dates.to_numpy()
-    )
+    next_session = calendar.next_sessions(features["trade_date"])
 
     keyed = features.assign(next_date=features["trade_date"].map(next_session))
     following = features[["ticker", "trade_date", "return_lag1"]].rename(
